@@ -1,0 +1,77 @@
+/* The ABI between generated kernels and the runtime (docs/design.md, sections 3 to 5).
+ * Generated kernels include this header and nothing else of the runtime. */
+#ifndef LOWBIT_UKERNEL_H
+#define LOWBIT_UKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Code formats of a packed panel. */
+enum lb_code_format {
+  LB_CODE_BITPLANES = 0, /* uint64_t words, [kb][plane][row][kblock/64] */
+  LB_CODE_S8 = 1,        /* int8_t,  [kb][row][kblock] */
+  LB_CODE_U8 = 2,        /* uint8_t, [kb][row][kblock] */
+  LB_CODE_S16 = 3        /* int16_t, [kb][row][kblock] */
+};
+
+enum lb_gemm_strategy {
+  LB_STRATEGY_BITSERIAL = 0,     /* popcount(a_i AND w_j), weighted per plane pair */
+  LB_STRATEGY_BITSERIAL_XOR = 1, /* popcount(a XOR w), bipolar x bipolar */
+  LB_STRATEGY_DIRECT = 2         /* integer SIMD multiply on 8- or 16-bit codes */
+};
+
+/* Per-call arguments of a GEMM micro-kernel. */
+typedef struct lb_gemm_ukernel_args {
+  size_t a_planes;            /* bit-serial: planes per A row in the panel */
+  size_t w_planes;            /* bit-serial: planes per W row in the panel */
+  const int64_t *plane_coef;  /* bit-serial: [a_planes][w_planes] weight of each plane pair */
+  int64_t max_abs_product;    /* direct: bound on |xa * xw| over the data; sets the widening interval */
+  int out64;                  /* C holds int64_t (1) or int32_t (0) */
+  int accumulate;             /* add the tile to C (1) or store it (0) */
+} lb_gemm_ukernel_args;
+
+/* Computes the tile C[0..mr) x [0..nr) (mr <= MR, nr <= NR) from one A panel and one W panel
+ * over kblocks K blocks. c_stride is the distance between rows of C, in elements. */
+typedef void (*lb_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kblocks, const void *a_panel,
+                                   const void *w_panel, void *c, size_t c_stride,
+                                   const lb_gemm_ukernel_args *args);
+
+/* How a pack function reads values and turns them into codes: x = (v - code_offset) >> code_shift. */
+typedef struct lb_pack_args {
+  unsigned bits;        /* source element is 1 byte when bits <= 8, else 2 bytes */
+  int source_signed;    /* source elements are signed (signed and bipolar encodings) */
+  int32_t code_offset;
+  unsigned code_shift;
+  size_t planes;        /* bit-serial only: planes to write */
+} lb_pack_args;
+
+/* Packs rows [0, rows) (rows <= R, the panel height) of a row-major matrix with row stride
+ * src_stride (elements) and k columns into one panel of ceil(k / kblock) blocks; rows past `rows`
+ * and K past k are zero codes. If code_sums is not NULL, code_sums[r] = sum of row r's codes. */
+typedef void (*lb_pack_fn)(size_t rows, size_t k, const void *src, size_t src_stride, void *panel,
+                           int64_t *code_sums, const lb_pack_args *args);
+
+/* One entry of a target's kernel registry (generated from kernels.spec). */
+typedef struct lb_gemm_kernel_info {
+  const char *name;
+  const char *isa;          /* "generic", "avx2", "neon" */
+  int strategy;             /* enum lb_gemm_strategy */
+  unsigned abits, wbits;    /* 0: any, planes given at run time */
+  int aenc, wenc;           /* 'u', 's', 'b', or 0 for any */
+  unsigned mr, nr;          /* register tile */
+  unsigned kblock;          /* K elements (bits for bit-serial) per packed block */
+  int a_format, w_format;   /* enum lb_code_format */
+  int64_t max_abs_product;  /* largest |xa * xw| the kernel sums exactly */
+  lb_gemm_ukernel_fn ukernel;
+  lb_pack_fn pack_a, pack_w;
+} lb_gemm_kernel_info;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
