@@ -1,0 +1,80 @@
+/* liblowbit: low-bit integer GEMM on generated kernels.
+ *
+ * C[M x N] = A[M x K] * W[N x K]^T, A with abits and W with wbits, each 1..16, in an encoding
+ * of their own. Source elements are 1 byte when bits <= 8 and 2 bytes otherwise, signed for the
+ * signed and bipolar encodings (bipolar values are -1 and +1). C is int32_t when
+ * lb_gemm_output_type() says so and int64_t otherwise: results are exact for every size. */
+#ifndef LOWBIT_LOWBIT_H
+#define LOWBIT_LOWBIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lowbit/ukernel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lb_status {
+  LB_OK = 0,
+  LB_INVALID_ARGUMENT = 1, /* bits out of 1..16, bipolar with bits != 1, a zero size, NULL data */
+  LB_NO_KERNEL = 2,        /* no built kernel runs this configuration on this CPU */
+  LB_OUT_OF_MEMORY = 3
+} lb_status;
+
+typedef enum lb_encoding {
+  LB_UNSIGNED = 'u',
+  LB_SIGNED = 's',
+  LB_BIPOLAR = 'b'
+} lb_encoding;
+
+typedef struct lb_operand {
+  unsigned bits;
+  lb_encoding encoding;
+} lb_operand;
+
+typedef enum lb_out_type { LB_OUT_INT32 = 32, LB_OUT_INT64 = 64 } lb_out_type;
+
+typedef enum lb_strategy_choice {
+  LB_AUTO = -1,                                      /* the registry's choice for the bits */
+  LB_BITSERIAL = LB_STRATEGY_BITSERIAL,              /* AND or XOR bit-serial, as the encodings allow */
+  LB_DIRECT = LB_STRATEGY_DIRECT
+} lb_strategy_choice;
+
+typedef struct lb_gemm_desc {
+  lb_operand a, w;
+  lb_strategy_choice strategy;
+  const lb_gemm_kernel_info *kernel; /* NULL: chosen by the runtime; else this kernel is used */
+  unsigned threads;                  /* 0: one per core */
+} lb_gemm_desc;
+
+/* The output type of an exact C for these operands and K: int32 when the worst-case |C| fits. */
+lb_out_type lb_gemm_output_type(lb_operand a, lb_operand w, size_t k);
+
+/* Computes C (row stride ldc elements of the output type). lda, ldw are row strides in elements. */
+lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const void *a, size_t lda,
+                  const void *w, size_t ldw, void *c, size_t ldc);
+
+/* The kernels built into this library, in kernels.spec order. */
+size_t lb_gemm_kernel_count(void);
+const lb_gemm_kernel_info *lb_gemm_kernel_at(size_t index);
+const lb_gemm_kernel_info *lb_gemm_kernel_by_name(const char *name);
+
+/* Whether `kernel` can run on this CPU and compute these operands exactly (K is not limited). */
+int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w);
+
+/* The kernel lb_gemm would use, or NULL. */
+const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy);
+
+/* CPU as detected at run time, e.g. "x86-64 avx2 (znver3)", "aarch64 neon (cortex-a53)". */
+const char *lb_cpu_description(void);
+int lb_cpu_has_isa(const char *isa);
+
+const char *lb_status_string(lb_status status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
