@@ -45,11 +45,16 @@ typedef enum lb_strategy_choice {
 typedef struct lb_gemm_desc {
   lb_operand a, w;
   lb_strategy_choice strategy;
-  const lb_gemm_kernel_info *kernel; /* NULL: chosen by the runtime; else this kernel is used */
-  unsigned threads;                  /* 0: one per core */
+  const lb_gemm_kernel_info *kernel; /* NULL: chosen by the runtime; else this kernel is used
+                                        and strategy is ignored */
+  unsigned threads;                  /* 0: LOWBIT_THREADS if set, else one per online CPU (fewer
+                                        for small products) */
 } lb_gemm_desc;
 
-/* The output type of an exact C for these operands and K: int32 when the worst-case |C| fits. */
+/* The output type of an exact C for these operands and K: int32 when the worst-case |C| fits and
+ * so does every raw code sum a kernel stores in C before the corrections, i.e. when
+ * K x max|code a| x max|code w| <= INT32_MAX. max|code| is max|value|, except for signed operands
+ * of up to 8 bits, whose uint8 codes (value + 2^(bits-1)) reach 2^bits - 1. */
 lb_out_type lb_gemm_output_type(lb_operand a, lb_operand w, size_t k);
 
 /* Computes C (row stride ldc elements of the output type). lda, ldw are row strides in elements. */
@@ -67,7 +72,9 @@ int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_
 /* The kernel lb_gemm would use, or NULL. */
 const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy);
 
-/* CPU as detected at run time, e.g. "x86-64 avx2 (znver3)", "aarch64 neon (cortex-a53)". */
+/* CPU as detected at run time, e.g. "x86-64 avx2 (znver3)", "aarch64 neon (cortex-a53)".
+ * LOWBIT_ISA=<isa> in the environment limits the ISAs to generic and <isa> (LOWBIT_ISA=generic:
+ * portable kernels only), read once per process. */
 const char *lb_cpu_description(void);
 int lb_cpu_has_isa(const char *isa);
 

@@ -1,0 +1,18 @@
+# Reads targets/<name>.target (key = value lines) into variables LOWBIT_T_<key> of the caller,
+# so that a target is described once, for the generator and for the build alike.
+function(lowbit_read_target name)
+  set(file "${LOWBIT_SOURCE_DIR}/targets/${name}.target")
+  if(NOT EXISTS "${file}")
+    file(GLOB known RELATIVE "${LOWBIT_SOURCE_DIR}/targets" "${LOWBIT_SOURCE_DIR}/targets/*.target")
+    message(FATAL_ERROR "lowbit: unknown target '${name}' (targets/: ${known})")
+  endif()
+  file(STRINGS "${file}" lines REGEX "^[A-Za-z]")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^([A-Za-z0-9_.-]+)[ \t]*=[ \t]*(.*)$")
+      set(value "${CMAKE_MATCH_2}")
+      string(STRIP "${value}" value)
+      separate_arguments(value UNIX_COMMAND "${value}")
+      set(LOWBIT_T_${CMAKE_MATCH_1} "${value}" PARENT_SCOPE)
+    endif()
+  endforeach()
+endfunction()

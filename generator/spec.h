@@ -1,0 +1,20 @@
+/* kernels.spec: one GEMM kernel per line (docs/design.md, section 6). */
+#ifndef LB_GEN_SPEC_H
+#define LB_GEN_SPEC_H
+
+#include "kernel.h"
+
+typedef struct lb_gen_spec_kernel {
+  lb_gen_kernel kernel; /* unresolved */
+  int line;
+} lb_gen_spec_kernel;
+
+typedef struct lb_gen_spec {
+  lb_gen_spec_kernel *kernels;
+  size_t count;
+} lb_gen_spec;
+
+/* Reads and checks every line; a malformed line ends the program with status 2. */
+lb_gen_spec lb_gen_spec_load(const char *path);
+
+#endif

@@ -1,0 +1,55 @@
+/* Shared services of lowbit-gen: failing with a one-line message, tracked memory, growable
+ * text buffers and whole-file reads. */
+#ifndef LB_GEN_UTIL_H
+#define LB_GEN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Exit statuses: a generated file that does not check clean (libclang or template error), and
+ * bad input (arguments, spec, target, missing template, unwritable output). */
+enum { LB_GEN_EXIT_CHECK = 1, LB_GEN_EXIT_INPUT = 2 };
+
+/* Prints "lowbit-gen: error: <message>" and exits with status. */
+_Noreturn void lb_gen_fail(int status, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "<file>:<line>: error: <message>" and exits with status. */
+_Noreturn void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Every allocation is tracked and released at exit, so that a sanitized build of the generator
+ * reports no leaks whichever path ends the program. Out of memory ends the program. */
+void *lb_gen_alloc(size_t size);
+void *lb_gen_realloc(void *pointer, size_t size);
+void lb_gen_free(void *pointer);
+char *lb_gen_strdup(const char *text);
+char *lb_gen_strndup(const char *text, size_t length);
+char *lb_gen_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
+char *lb_gen_vformat(const char *format, va_list args);
+
+typedef struct lb_gen_buf {
+  char *data; /* always NUL-terminated */
+  size_t length;
+  size_t capacity;
+} lb_gen_buf;
+
+void lb_gen_buf_append(lb_gen_buf *buf, const char *text, size_t length);
+void lb_gen_buf_puts(lb_gen_buf *buf, const char *text);
+void lb_gen_buf_printf(lb_gen_buf *buf, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The file's content, or NULL when it cannot be read. */
+char *lb_gen_read_file(const char *path, size_t *length);
+
+/* A growable array of strings. */
+typedef struct lb_gen_strings {
+  char **items;
+  size_t count;
+} lb_gen_strings;
+
+void lb_gen_strings_push(lb_gen_strings *list, const char *text);
+/* Splits on blanks and appends the words. */
+void lb_gen_strings_split(lb_gen_strings *list, const char *text);
+int lb_gen_strings_contains(const lb_gen_strings *list, const char *text);
+
+#endif

@@ -1,0 +1,132 @@
+/* The architecture-specific part of CPU detection: SIMD ISA, micro-architecture, cache sizes.
+ * x86 asks cpuinfo when the build found it (it also checks that the OS saves the AVX state);
+ * ARM reads HWCAP and the MIDR part number, so cross builds need nothing beyond libc. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#ifdef LOWBIT_HAVE_CPUINFO
+#include <cpuinfo.h>
+
+static const char *lb_x86_uarch_name(enum cpuinfo_uarch uarch) {
+  switch (uarch) {
+  case cpuinfo_uarch_haswell:
+    return "haswell";
+  case cpuinfo_uarch_broadwell:
+    return "broadwell";
+  case cpuinfo_uarch_sky_lake:
+    return "skylake";
+  case cpuinfo_uarch_sunny_cove:
+    return "icelake";
+  case cpuinfo_uarch_zen:
+    return "znver1";
+  case cpuinfo_uarch_zen2:
+    return "znver2";
+  case cpuinfo_uarch_zen3:
+    return "znver3";
+  default:
+    return NULL;
+  }
+}
+
+void lb_cpu_probe(lb_cpu_probe_result *result) {
+  result->arch = sizeof(void *) == 8 ? "x86-64" : "x86";
+  if (!cpuinfo_initialize()) {
+    return;
+  }
+  result->simd_isa = cpuinfo_has_x86_avx2() ? "avx2" : NULL;
+  const struct cpuinfo_core *core = cpuinfo_get_core(0);
+  const struct cpuinfo_package *package = cpuinfo_get_package(0);
+  const char *name = core != NULL ? lb_x86_uarch_name(core->uarch) : NULL;
+  if (name == NULL && package != NULL && package->name[0] != '\0') {
+    name = package->name;
+  }
+  if (name != NULL) {
+    snprintf(result->uarch, sizeof result->uarch, "%s", name);
+  }
+  const struct cpuinfo_cache *l1d = cpuinfo_get_l1d_cache(0);
+  const struct cpuinfo_cache *l2 = cpuinfo_get_l2_cache(0);
+  result->l1d_bytes = l1d != NULL ? l1d->size : 0;
+  result->l2_bytes = l2 != NULL ? l2->size : 0;
+}
+
+#else
+
+void lb_cpu_probe(lb_cpu_probe_result *result) {
+  result->arch = sizeof(void *) == 8 ? "x86-64" : "x86";
+  __builtin_cpu_init();
+  result->simd_isa = __builtin_cpu_supports("avx2") ? "avx2" : NULL;
+}
+
+#endif
+
+#elif defined(__aarch64__) || defined(__arm__)
+
+#include <sys/auxv.h>
+
+/* Main ID register part numbers of ARM Ltd cores (implementer 0x41). */
+static const struct {
+  unsigned part;
+  const char *name;
+} lb_arm_parts[] = {
+    {0xd03, "cortex-a53"}, {0xd04, "cortex-a35"}, {0xd05, "cortex-a55"},
+    {0xd07, "cortex-a57"}, {0xd08, "cortex-a72"}, {0xd09, "cortex-a73"},
+    {0xd0a, "cortex-a75"}, {0xd0b, "cortex-a76"}, {0xd0c, "neoverse-n1"},
+    {0xd0d, "cortex-a77"}, {0xd41, "cortex-a78"},
+};
+
+/* The first core's MIDR fields from /proc/cpuinfo (big.LITTLE systems list several). */
+static void lb_arm_uarch(char *uarch, size_t size) {
+  FILE *cpuinfo = fopen("/proc/cpuinfo", "r");
+  if (cpuinfo == NULL) {
+    return;
+  }
+  unsigned implementer = 0, part = 0;
+  int have_implementer = 0, have_part = 0;
+  char line[256];
+  while ((!have_implementer || !have_part) && fgets(line, sizeof line, cpuinfo) != NULL) {
+    if (!have_implementer && sscanf(line, "CPU implementer : %x", &implementer) == 1) {
+      have_implementer = 1;
+    } else if (!have_part && sscanf(line, "CPU part : %x", &part) == 1) {
+      have_part = 1;
+    }
+  }
+  fclose(cpuinfo);
+  if (!have_part) {
+    return;
+  }
+  if (implementer == 0x41) {
+    for (size_t i = 0; i < sizeof lb_arm_parts / sizeof lb_arm_parts[0]; i++) {
+      if (lb_arm_parts[i].part == part) {
+        snprintf(uarch, size, "%s", lb_arm_parts[i].name);
+        return;
+      }
+    }
+  }
+  snprintf(uarch, size, "implementer 0x%02x part 0x%03x", implementer, part);
+}
+
+/* AArch64 always has Advanced SIMD; on 32-bit ARM the kernel reports NEON in HWCAP. */
+#ifndef HWCAP_ARM_NEON
+#define HWCAP_ARM_NEON (1ul << 12)
+#endif
+
+void lb_cpu_probe(lb_cpu_probe_result *result) {
+#ifdef __aarch64__
+  result->arch = "aarch64";
+  result->simd_isa = "neon";
+#else
+  result->arch = "armv7";
+  result->simd_isa = (getauxval(AT_HWCAP) & HWCAP_ARM_NEON) != 0 ? "neon" : NULL;
+#endif
+  lb_arm_uarch(result->uarch, sizeof result->uarch);
+}
+
+#else
+
+void lb_cpu_probe(lb_cpu_probe_result *result) { (void)result; }
+
+#endif

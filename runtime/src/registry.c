@@ -1,0 +1,23 @@
+/* Lookup in the generated kernel table. */
+#include <string.h>
+
+#include "lowbit/lowbit.h"
+#include "registry.h"
+
+size_t lb_gemm_kernel_count(void) { return lb_registry_gemm_count; }
+
+const lb_gemm_kernel_info *lb_gemm_kernel_at(size_t index) {
+  return index < lb_registry_gemm_count ? &lb_registry_gemm[index] : NULL;
+}
+
+const lb_gemm_kernel_info *lb_gemm_kernel_by_name(const char *name) {
+  if (name == NULL) {
+    return NULL;
+  }
+  for (size_t i = 0; i < lb_registry_gemm_count; i++) {
+    if (strcmp(lb_registry_gemm[i].name, name) == 0) {
+      return &lb_registry_gemm[i];
+    }
+  }
+  return NULL;
+}

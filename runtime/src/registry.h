@@ -1,0 +1,12 @@
+/* The kernel table that lowbit-gen writes for the target (<build>/gen/<target>/lb_registry.c). */
+#ifndef LOWBIT_REGISTRY_H
+#define LOWBIT_REGISTRY_H
+
+#include <stddef.h>
+
+#include "lowbit/ukernel.h"
+
+extern const lb_gemm_kernel_info lb_registry_gemm[];
+extern const size_t lb_registry_gemm_count;
+
+#endif

@@ -1,0 +1,14 @@
+/* A persistent pool of worker threads, created on first use and kept for the process. */
+#ifndef LOWBIT_THREADPOOL_H
+#define LOWBIT_THREADPOOL_H
+
+#include <stddef.h>
+
+typedef void (*lb_task_fn)(void *context, size_t item);
+
+/* Calls task(context, item) for every item in [0, items) on up to `threads` threads, the calling
+ * thread included, and returns when all are done. Runs on the calling thread alone when the pool
+ * is busy with another call or cannot start workers: slower, never wrong. */
+void lb_parallel_for(unsigned threads, size_t items, lb_task_fn task, void *context);
+
+#endif

@@ -1,0 +1,68 @@
+/* The overflow cases peers got wrong (REFERENCE.md section 4): all-ones, all-max and
+ * most-negative operands at K = 4096, 4608, 8192 and 65536 (and 2^20 for a few pairs), through
+ * every built kernel that accepts the configuration. Random data rarely reaches these bounds. */
+#include <stdio.h>
+
+#include "support/check.h"
+
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+
+static const size_t ks[] = {4096, 4608, 8192, 65536};
+static const unsigned bit_pairs[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {3, 1}, {1, 3}, {3, 3},
+                                        {4, 4}, {7, 7}, {8, 8}, {5, 11}, {16, 1}, {16, 16}};
+static const lb_test_fill fills[][2] = {{LB_FILL_ONES, LB_FILL_ONES},
+                                        {LB_FILL_MAX, LB_FILL_MAX},
+                                        {LB_FILL_MIN, LB_FILL_MIN},
+                                        {LB_FILL_MIN, LB_FILL_MAX}};
+
+int main(void) {
+  printf("cpu: %s\n", lb_cpu_description());
+  uint64_t rng = 42;
+  size_t passed = 0, failed = 0;
+  for (size_t i = 0; i < lb_gemm_kernel_count(); i++) {
+    const lb_gemm_kernel_info *kernel = lb_gemm_kernel_at(i);
+    if (!lb_cpu_has_isa(kernel->isa)) {
+      printf("skipped %s: this CPU lacks %s\n", kernel->name, kernel->isa);
+      continue;
+    }
+    const size_t before = passed + failed;
+    for (size_t p = 0; p < COUNT(bit_pairs); p++) {
+      lb_encoding aenc[3], wenc[3];
+      const size_t na = lb_test_encodings(bit_pairs[p][0], aenc);
+      const size_t nw = lb_test_encodings(bit_pairs[p][1], wenc);
+      for (size_t ea = 0; ea < na; ea++) {
+        for (size_t ew = 0; ew < nw; ew++) {
+          const lb_operand a = {bit_pairs[p][0], aenc[ea]}, w = {bit_pairs[p][1], wenc[ew]};
+          if (!lb_gemm_kernel_supports(kernel, a, w)) {
+            continue;
+          }
+          for (size_t k = 0; k < COUNT(ks); k++) {
+            for (size_t f = 0; f < COUNT(fills); f++) {
+              /* 3 x 5: partial tiles on every kernel; K and the fills carry the overflow. */
+              const lb_test_case tc = {kernel, LB_AUTO, a, w, 3, 5, ks[k], fills[f][0],
+                                       fills[f][1], 1};
+              if (lb_test_check(&tc, &rng)) {
+                passed++;
+              } else {
+                failed++;
+              }
+            }
+          }
+          /* 2^20: past every narrow counter's flush interval many times over. */
+          if (p == 0 || p == 3 || p == COUNT(bit_pairs) - 1) {
+            const lb_test_case tc = {kernel, LB_AUTO, a, w, 1, 2, (size_t)1 << 20, LB_FILL_MAX,
+                                     LB_FILL_MAX, 1};
+            if (lb_test_check(&tc, &rng)) {
+              passed++;
+            } else {
+              failed++;
+            }
+          }
+        }
+      }
+    }
+    printf("%-48s %6zu cases\n", kernel->name, passed + failed - before);
+  }
+  printf("%zu passed, %zu failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,26 @@
+# Runs lowbit-gen with ARGS ('|'-separated) and checks that it fails as a compiler would: exit
+# status EXPECT_STATUS, stderr matching EXPECT_ERROR (and one line when ONE_LINE is set), and,
+# when OUT_DIR is given, that the output folder does not exist afterwards.
+string(REPLACE "|" ";" args "${ARGS}")
+if(OUT_DIR)
+  file(REMOVE_RECURSE "${OUT_DIR}")
+endif()
+execute_process(COMMAND "${LOWBIT_GEN}" ${args}
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "lowbit-gen ${args}\n  status ${status}\n  stderr: ${err}")
+if(NOT status EQUAL EXPECT_STATUS)
+  message(FATAL_ERROR "expected exit status ${EXPECT_STATUS}, got ${status}")
+endif()
+if(NOT err MATCHES "${EXPECT_ERROR}")
+  message(FATAL_ERROR "stderr does not match '${EXPECT_ERROR}'")
+endif()
+string(REGEX REPLACE "\n$" "" err_body "${err}")
+if(ONE_LINE AND (err_body STREQUAL "" OR err_body MATCHES "\n"))
+  message(FATAL_ERROR "expected exactly one line on stderr")
+endif()
+if(NOT out STREQUAL "")
+  message(FATAL_ERROR "expected nothing on stdout, got: ${out}")
+endif()
+if(OUT_DIR AND EXISTS "${OUT_DIR}")
+  message(FATAL_ERROR "${OUT_DIR} exists: a failed run must leave nothing on disk")
+endif()
