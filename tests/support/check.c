@@ -69,7 +69,11 @@ int lb_test_check(const lb_test_case *tc, uint64_t *rng) {
     ok = 0;
     goto done;
   }
-  lb_reference_gemm(tc->a, tc->w, tc->m, tc->n, tc->k, a, lda, w, ldw, ref);
+  if (!lb_reference_gemm(tc->a, tc->w, tc->m, tc->n, tc->k, a, lda, w, ldw, ref)) {
+    describe(tc, "out of memory");
+    ok = 0;
+    goto done;
+  }
   for (size_t i = 0; i < tc->m && ok; i++) {
     for (size_t j = 0; j < tc->n; j++) {
       const int64_t got = out == LB_OUT_INT32 ? ((const int32_t *)c)[i * ldc + j] : c[i * ldc + j];

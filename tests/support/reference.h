@@ -7,8 +7,8 @@
 
 #include "operands.h"
 
-/* c[m * n] = a[m x k] * w[n x k]^T, row strides lda and ldw in elements. */
-void lb_reference_gemm(lb_operand aop, lb_operand wop, size_t m, size_t n, size_t k, const void *a,
-                       size_t lda, const void *w, size_t ldw, int64_t *c);
+/* c[m * n] = a[m x k] * w[n x k]^T, row strides lda and ldw in elements; 0 if out of memory. */
+int lb_reference_gemm(lb_operand aop, lb_operand wop, size_t m, size_t n, size_t k, const void *a,
+                      size_t lda, const void *w, size_t ldw, int64_t *c);
 
 #endif
