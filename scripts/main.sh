@@ -13,13 +13,15 @@ gen=build/host/host-gen/lowbit-gen
 demo=build/demo
 rm -rf "$demo"
 echo "== lowbit-gen: kernels for the host (x86-avx2) and for the Cortex-A53 (aarch64-neon)"
-for target in "x86-avx2 --mcpu znver3" "aarch64-neon --mcpu cortex-a53"; do
-  set -- $target
+# target, cpu, bit-serial tile, direct tile (the tiles of kernels.spec)
+for spec in "x86-avx2 znver3 4x2 4x16" "aarch64-neon cortex-a53 4x4 4x8"; do
+  set -- $spec
   out="$demo/$1"
   mkdir -p "$out"
-  "$gen" --target "$@" --op gemm --strategy bitserial --a 2u --w 1u --tile 4x4 -o "$out"
-  "$gen" --target "$@" --op gemm --strategy bitserial-xor --a 1b --w 1b --tile 4x4 -o "$out"
-  "$gen" --target "$@" --op gemm --strategy direct --format s16 --tile 4x8 -o "$out"
+  gen_args=(--target "$1" --mcpu "$2")
+  "$gen" "${gen_args[@]}" --op gemm --strategy bitserial --a 2u --w 1u --tile "$3" -o "$out"
+  "$gen" "${gen_args[@]}" --op gemm --strategy bitserial-xor --a 1b --w 1b --tile "$3" -o "$out"
+  "$gen" "${gen_args[@]}" --op gemm --strategy direct --format s16 --tile "$4" -o "$out"
 done
 
 echo "== the Cortex-A53 kernels under QEMU (qemu-aarch64) against the reference"

@@ -56,38 +56,56 @@ static int64_t fill_value(lb_operand op, lb_test_fill fill, uint64_t *rng) {
   return lo + (int64_t)((lb_test_random(rng) >> 16) % (uint64_t)(hi - lo + 1));
 }
 
-static void put(lb_operand op, void *m, size_t index, int64_t v) {
+/* The element type is chosen once per row, not per element: QEMU runs these loops too. */
+static void store_row(lb_operand op, void *m, size_t offset, const int64_t *values, size_t count) {
   if (lb_test_elem_bytes(op) == 1) {
-    if (op.encoding == LB_UNSIGNED) {
-      ((uint8_t *)m)[index] = (uint8_t)v;
-    } else {
-      ((int8_t *)m)[index] = (int8_t)v;
+    uint8_t *row = (uint8_t *)m + offset;
+    for (size_t i = 0; i < count; i++) {
+      row[i] = (uint8_t)values[i];
     }
-  } else if (op.encoding == LB_UNSIGNED) {
-    ((uint16_t *)m)[index] = (uint16_t)v;
   } else {
-    ((int16_t *)m)[index] = (int16_t)v;
+    uint16_t *row = (uint16_t *)m + offset;
+    for (size_t i = 0; i < count; i++) {
+      row[i] = (uint16_t)values[i];
+    }
   }
 }
 
-int64_t lb_test_get(lb_operand op, const void *m, size_t index) {
+void lb_test_decode(lb_operand op, const void *m, size_t offset, size_t count, int64_t *values) {
   if (lb_test_elem_bytes(op) == 1) {
-    return op.encoding == LB_UNSIGNED ? ((const uint8_t *)m)[index] : ((const int8_t *)m)[index];
+    if (op.encoding == LB_UNSIGNED) {
+      for (size_t i = 0; i < count; i++) values[i] = ((const uint8_t *)m)[offset + i];
+    } else {
+      for (size_t i = 0; i < count; i++) values[i] = ((const int8_t *)m)[offset + i];
+    }
+  } else if (op.encoding == LB_UNSIGNED) {
+    for (size_t i = 0; i < count; i++) values[i] = ((const uint16_t *)m)[offset + i];
+  } else {
+    for (size_t i = 0; i < count; i++) values[i] = ((const int16_t *)m)[offset + i];
   }
-  return op.encoding == LB_UNSIGNED ? ((const uint16_t *)m)[index] : ((const int16_t *)m)[index];
 }
 
 void *lb_test_matrix(lb_operand op, size_t rows, size_t cols, size_t stride, lb_test_fill fill,
                      uint64_t *rng) {
   void *m = calloc(rows * stride, lb_test_elem_bytes(op));
-  if (m == NULL) {
+  int64_t *values = malloc(stride * sizeof(int64_t));
+  if (m == NULL || values == NULL) {
+    free(m);
+    free(values);
     return NULL;
   }
   /* Elements between cols and stride hold values that must never reach the result. */
-  for (size_t r = 0; r < rows; r++) {
-    for (size_t c = 0; c < stride; c++) {
-      put(op, m, r * stride + c, c < cols ? fill_value(op, fill, rng) : lb_test_max_value(op));
-    }
+  for (size_t c = cols; c < stride; c++) {
+    values[c] = lb_test_max_value(op);
   }
+  for (size_t r = 0; r < rows; r++) {
+    if (r == 0 || fill == LB_FILL_RANDOM) {
+      for (size_t c = 0; c < cols; c++) {
+        values[c] = fill_value(op, fill, rng);
+      }
+    }
+    store_row(op, m, r * stride, values, stride);
+  }
+  free(values);
   return m;
 }

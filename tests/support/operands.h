@@ -25,7 +25,8 @@ size_t lb_test_encodings(unsigned bits, lb_encoding enc[3]);
 /* A rows x cols matrix of `op` values, row stride `stride` elements; free() it. */
 void *lb_test_matrix(lb_operand op, size_t rows, size_t cols, size_t stride, lb_test_fill fill,
                      uint64_t *rng);
-int64_t lb_test_get(lb_operand op, const void *m, size_t index);
+/* values[i] = element offset + i of m, for i < count. */
+void lb_test_decode(lb_operand op, const void *m, size_t offset, size_t count, int64_t *values);
 
 /* xorshift64*: the same sequence on every target. */
 uint64_t lb_test_random(uint64_t *state);

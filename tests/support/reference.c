@@ -7,9 +7,7 @@ static int64_t *decode(lb_operand op, const void *m, size_t rows, size_t k, size
   int64_t *values = malloc(rows * k * sizeof(int64_t));
   if (values != NULL) {
     for (size_t r = 0; r < rows; r++) {
-      for (size_t p = 0; p < k; p++) {
-        values[r * k + p] = lb_test_get(op, m, r * ld + p);
-      }
+      lb_test_decode(op, m, r * ld, k, values + r * k);
     }
   }
   return values;
