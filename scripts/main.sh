@@ -29,4 +29,4 @@ ctest --test-dir build/host --output-on-failure -j 2 \
   -R '^(aarch64-neon\.gemm\.(exact\.a[123]|extreme)|gen\.standalone.*)$'
 
 echo "== host speed against the 16-bit baseline"
-build/host/bench/lowbit-bench-gemm --threads=1 --benchmark_min_time=0.2
+build/host/bench/lowbit-bench-gemm --threads=1 --benchmark_min_time=0.2 --benchmark_color=false
