@@ -14,7 +14,7 @@ demo=build/demo
 rm -rf "$demo"
 echo "== lowbit-gen: kernels for the host (x86-avx2) and for the Cortex-A53 (aarch64-neon)"
 # target, cpu, bit-serial tile, direct tile (the tiles of kernels.spec)
-for spec in "x86-avx2 znver3 4x2 4x16" "aarch64-neon cortex-a53 4x4 4x8"; do
+for spec in "x86-avx2 znver3 4x2 4x16" "aarch64-neon cortex-a53 4x4 8x8"; do
   set -- $spec
   out="$demo/$1"
   mkdir -p "$out"
