@@ -104,6 +104,8 @@ void run_gemm(benchmark::State& state, Config cfg, Shape shape, unsigned threads
 // Keeps the median of each configuration to print the speedup table after the run.
 class TableReporter : public benchmark::ConsoleReporter {
  public:
+  // Plain text: the table is read from logs as often as from a terminal.
+  TableReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {

@@ -7,10 +7,10 @@
 
 #define LB_PANEL_ALIGNMENT ((size_t)64)
 
-/* Share of the L1 data cache for the K chunk of one W panel, which the innermost loop reuses for
- * every A panel of the block; the A panel streams through the rest. */
+/* Share of the L1 data cache for the K chunk of one A panel, which the innermost loop reuses for
+ * every W panel of the block; the W panel streams through the rest. */
 #define LB_L1_SHARE_DIVISOR 2
-/* Share of the L2 for the K chunk of one block of A panels, reused for every W panel. */
+/* Share of the L2 for the K chunk of one block of W panels, reused for every A panel. */
 #define LB_L2_SHARE_DIVISOR 2
 /* Work items per thread, so that the pool's dynamic scheduling evens out uneven blocks. */
 #define LB_ITEMS_PER_THREAD 4
@@ -76,22 +76,19 @@ static void lb_plan_correction(lb_gemm_plan *plan) {
 }
 
 static void lb_plan_blocks(lb_gemm_plan *plan, unsigned threads) {
-  plan->kc_blocks = lb_clamp(lb_cpu_l1d_bytes() / LB_L1_SHARE_DIVISOR / plan->w.block_bytes, 1,
+  plan->kc_blocks = lb_clamp(lb_cpu_l1d_bytes() / LB_L1_SHARE_DIVISOR / plan->a.block_bytes, 1,
                              plan->kblocks);
-  plan->mc_panels =
-      lb_clamp(lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR / (plan->kc_blocks * plan->a.block_bytes), 1,
-               plan->a.panels);
-  plan->nc_panels = plan->w.panels;
-  const size_t wanted = threads > 1 ? (size_t)threads * LB_ITEMS_PER_THREAD : 1;
-  plan->m_blocks = lb_divide_up(plan->a.panels, plan->mc_panels);
-  if (plan->m_blocks < wanted) {
-    plan->mc_panels = lb_divide_up(plan->a.panels, wanted);
-    plan->m_blocks = lb_divide_up(plan->a.panels, plan->mc_panels);
-  }
-  if (plan->m_blocks < wanted) {
-    plan->nc_panels = lb_divide_up(plan->w.panels, lb_divide_up(wanted, plan->m_blocks));
-  }
+  plan->nc_panels =
+      lb_clamp(lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR / (plan->kc_blocks * plan->w.block_bytes), 1,
+               plan->w.panels);
+  plan->mc_panels = plan->a.panels;
   plan->n_blocks = lb_divide_up(plan->w.panels, plan->nc_panels);
+  /* Enough items for the pool's dynamic scheduling: split M first, since W panels are shared. */
+  const size_t wanted = threads > 1 ? (size_t)threads * LB_ITEMS_PER_THREAD : 1;
+  if (plan->n_blocks < wanted) {
+    plan->mc_panels = lb_divide_up(plan->a.panels, lb_divide_up(wanted, plan->n_blocks));
+  }
+  plan->m_blocks = lb_divide_up(plan->a.panels, plan->mc_panels);
 }
 
 static lb_status lb_plan_allocate(lb_gemm_plan *plan) {
