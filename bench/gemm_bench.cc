@@ -15,11 +15,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <random>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "lowbit/lowbit.h"
+#include "support/operands.h"
 
 namespace {
 
@@ -47,27 +48,8 @@ const lb_gemm_kernel_info* baseline_kernel(lb_operand a, lb_operand w) {
   return best;
 }
 
-std::vector<uint8_t> random_matrix(lb_operand op, size_t rows, size_t cols, std::mt19937_64& rng) {
-  const size_t bytes = op.bits <= 8 ? 1 : 2;
-  std::vector<uint8_t> m(rows * cols * bytes);
-  const int64_t lo = op.encoding == LB_UNSIGNED ? 0 : op.encoding == LB_BIPOLAR ? -1 : -(int64_t(1) << (op.bits - 1));
-  const int64_t hi = op.encoding == LB_UNSIGNED ? (int64_t(1) << op.bits) - 1 : op.encoding == LB_BIPOLAR ? 1 : (int64_t(1) << (op.bits - 1)) - 1;
-  std::uniform_int_distribution<int64_t> dist(lo, hi);
-  for (size_t i = 0; i < rows * cols; i++) {
-    int64_t v = dist(rng);
-    if (op.encoding == LB_BIPOLAR && v == 0) v = 1;
-    if (bytes == 1) {
-      m[i] = static_cast<uint8_t>(v);
-    } else {
-      const uint16_t u = static_cast<uint16_t>(v);
-      std::memcpy(&m[2 * i], &u, 2);
-    }
-  }
-  return m;
-}
-
 void run_gemm(benchmark::State& state, Config cfg, Shape shape, unsigned threads) {
-  std::mt19937_64 rng(7);
+  uint64_t rng = 7;
   // The baseline holds 8-bit data in 16-bit operands; its element type is the 16-bit one.
   lb_operand a = cfg.a, w = cfg.w;
   const lb_gemm_kernel_info* kernel = nullptr;
@@ -78,8 +60,14 @@ void run_gemm(benchmark::State& state, Config cfg, Shape shape, unsigned threads
       return;
     }
   }
-  const auto A = random_matrix(a, shape.m, shape.k, rng);
-  const auto W = random_matrix(w, shape.n, shape.k, rng);
+  const std::unique_ptr<void, decltype(&std::free)> A(
+      lb_test_matrix(a, shape.m, shape.k, shape.k, LB_FILL_RANDOM, &rng), std::free);
+  const std::unique_ptr<void, decltype(&std::free)> W(
+      lb_test_matrix(w, shape.n, shape.k, shape.k, LB_FILL_RANDOM, &rng), std::free);
+  if (!A || !W) {
+    state.SkipWithError("out of memory");
+    return;
+  }
   std::vector<int64_t> C(shape.m * shape.n);
   const lb_gemm_desc desc = {a, w, cfg.strategy, kernel, threads};
   const lb_gemm_kernel_info* used = kernel ? kernel : lb_gemm_select(a, w, cfg.strategy);
@@ -88,7 +76,7 @@ void run_gemm(benchmark::State& state, Config cfg, Shape shape, unsigned threads
     return;
   }
   for (auto _ : state) {
-    const lb_status st = lb_gemm(&desc, shape.m, shape.n, shape.k, A.data(), shape.k, W.data(),
+    const lb_status st = lb_gemm(&desc, shape.m, shape.n, shape.k, A.get(), shape.k, W.get(),
                                  shape.k, C.data(), shape.n);
     if (st != LB_OK) {
       state.SkipWithError(lb_status_string(st));

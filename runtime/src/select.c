@@ -6,12 +6,23 @@
 #include "lowbit/lowbit.h"
 #include "registry.h"
 
-/* LB_AUTO computes with a bit-serial kernel while abits x wbits (plane pairs, each one AND and
- * popcount pass) is at most this, and with a direct multiply beyond. REFERENCE.md section 5 puts
- * 1-bit popcount MACs at 6x (Zen 3) to 8x (Cortex-A53) the int16 multiply rate, and 8-bit
- * multiplies run about twice the int16 rate, so the crossover is near 3 to 4 pairs. A first
- * estimate: to be measured per target with the benchmark and set from the figures. */
-#define LB_AUTO_BITSERIAL_MAX_PLANE_PAIRS 4u
+/* LB_AUTO computes with a bit-serial kernel while abits x wbits (plane pairs, one AND and popcount
+ * pass each) is at most the crossover of the bit-serial kernel's ISA, and with a direct multiply
+ * beyond. Measured, not assumed:
+ * - avx2: 2. lowbit-bench-gemm on Zen 3 (M=3136 N=64 K=576, one thread): A2W1 1.29x the int16
+ *   kernel, A3W1 0.98x, A2W2 0.81x.
+ * - neon: 8. llvm-mca's Cortex-A53 model of the inner loops: 2-bit x 2-bit (4 pairs) runs 2.6x the
+ *   int16 8x8 kernel per MAC, so break-even lies near 10 pairs.
+ * - generic: 4, unmeasured. */
+static unsigned lb_bitserial_crossover(const char *isa) {
+  if (strcmp(isa, "avx2") == 0) {
+    return 2;
+  }
+  if (strcmp(isa, "neon") == 0) {
+    return 8;
+  }
+  return 4;
+}
 
 static int lb_strategy_uses_bitplanes(int strategy) {
   return strategy == LB_STRATEGY_BITSERIAL || strategy == LB_STRATEGY_BITSERIAL_XOR;
@@ -95,10 +106,13 @@ const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strateg
   }
   switch (strategy) {
   case LB_AUTO: {
-    const int bitserial_first =
-        lb_operand_planes(a) * lb_operand_planes(w) <= LB_AUTO_BITSERIAL_MAX_PLANE_PAIRS;
-    const lb_gemm_kernel_info *kernel = lb_best_kernel(a, w, bitserial_first);
-    return kernel != NULL ? kernel : lb_best_kernel(a, w, !bitserial_first);
+    const lb_gemm_kernel_info *bitserial = lb_best_kernel(a, w, 1);
+    const lb_gemm_kernel_info *direct = lb_best_kernel(a, w, 0);
+    if (bitserial == NULL || direct == NULL) {
+      return bitserial != NULL ? bitserial : direct;
+    }
+    const unsigned pairs = lb_operand_planes(a) * lb_operand_planes(w);
+    return pairs <= lb_bitserial_crossover(bitserial->isa) ? bitserial : direct;
   }
   case LB_BITSERIAL:
     return lb_best_kernel(a, w, 1);

@@ -8,6 +8,10 @@
 
 #include "lowbit/lowbit.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum lb_test_fill {
   LB_FILL_RANDOM,
   LB_FILL_MAX,  /* every element the largest value */
@@ -30,5 +34,9 @@ void lb_test_decode(lb_operand op, const void *m, size_t offset, size_t count, i
 
 /* xorshift64*: the same sequence on every target. */
 uint64_t lb_test_random(uint64_t *state);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
