@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build clang llvm libclang-dev libbenchmark-dev libcpuinfo-dev
+  cmake ninja-build pkg-config clang llvm libclang-dev libbenchmark-dev libcpuinfo-dev
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
 )
 
