@@ -143,13 +143,21 @@ static node *new_node(node_kind kind, int line)
   return n;
 }
 
+/* The variable that opens a $for or $let line: stores it in n->name, returns what follows it. */
+static const char *parse_variable(reader *r, int line, const char *rest, node *n,
+                                  const char *directive)
+{
+  const char *name_end = identifier_end(rest);
+  if (name_end == rest)
+    syntax_error(r, line, "expected a variable after ", directive);
+  n->name = lb_gen_strndup(rest, (size_t)(name_end - rest));
+  return name_end;
+}
+
 static node *parse_for(reader *r, int line, const char *rest)
 {
   node *n = new_node(NODE_FOR, line);
-  const char *name_end = identifier_end(rest);
-  if (name_end == rest)
-    syntax_error(r, line, "expected a variable after $for", "");
-  n->name = lb_gen_strndup(rest, (size_t)(name_end - rest));
+  const char *name_end = parse_variable(r, line, rest, n, "$for");
   const char *after = skip_blanks(name_end);
   if (!keyword(after, "in"))
     syntax_error(r, line, "expected 'in range(...)' after $for ", n->name);
@@ -212,10 +220,7 @@ static node *parse_if(reader *r, int line, const char *rest)
 static node *parse_let(reader *r, int line, const char *rest)
 {
   node *n = new_node(NODE_LET, line);
-  const char *name_end = identifier_end(rest);
-  if (name_end == rest)
-    syntax_error(r, line, "expected a variable after $let", "");
-  n->name = lb_gen_strndup(rest, (size_t)(name_end - rest));
+  const char *name_end = parse_variable(r, line, rest, n, "$let");
   const char *equals = skip_blanks(name_end);
   if (*equals != '=' || equals[1] == '=')
     syntax_error(r, line, "expected '=' in $let ", n->name);
