@@ -70,9 +70,9 @@ static void report(const lb_gen_files *files, CXDiagnostic diagnostic)
   const char *option_text = clang_getCString(option);
   char *suffix = option_text && *option_text ? lb_gen_format(" [%s]", option_text)
                                              : lb_gen_strdup("");
-  if (generated && generated->template_path && line >= 1 &&
-      line <= generated->content.line_count && generated->content.source_lines[line - 1] > 0) {
-    fprintf(stderr, "%s:%d: error: %s%s (in %s:%u)\n", generated->template_path,
+  if (generated && line >= 1 && line <= generated->content.line_count &&
+      generated->content.source_paths[line - 1]) {
+    fprintf(stderr, "%s:%d: error: %s%s (in %s:%u)\n", generated->content.source_paths[line - 1],
             generated->content.source_lines[line - 1], clang_getCString(message), suffix,
             generated->name, line);
   } else {

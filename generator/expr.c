@@ -106,7 +106,10 @@ static int accept(parser *p, const char *op)
   if (strncmp(p->at, op, length) != 0)
     return 0;
   char next = p->at[length];
-  if (length == 1 && strchr("<>&|=!", op[0]) && (next == op[0] || next == '='))
+  /* `!!x` is two negations, but `<<`, `&&`, `==` and `!=` are operators of their own. */
+  if (length == 1 && strchr("<>&|=", op[0]) && (next == op[0] || next == '='))
+    return 0;
+  if (length == 1 && op[0] == '!' && next == '=')
     return 0;
   if (length == 2 && (op[0] == '<' || op[0] == '>') && op[1] == op[0] && next == '=')
     return 0;
@@ -225,6 +228,15 @@ static lb_gen_value apply(const parser *p, const char *op, lb_gen_value left, lb
   if (op[0] == '=' || op[0] == '!') {
     int equal = live ? values_equal(p, left, right) : 1;
     return number(op[0] == '=' ? equal : !equal);
+  }
+  if (op[0] == '+' && (left.is_string || right.is_string)) {
+    if (!live)
+      return number(0);
+    char *l = lb_gen_value_text(left), *r = lb_gen_value_text(right);
+    lb_gen_value joined = {1, 0, lb_gen_format("%s%s", l, r)};
+    lb_gen_free(l);
+    lb_gen_free(r);
+    return joined;
   }
   int64_t a = need_number(p, left, op), b = need_number(p, right, op);
   if (!live)

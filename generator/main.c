@@ -6,12 +6,16 @@
 #include "clang_check.h"
 #include "emit.h"
 #include "kernel.h"
+#include "ops.h"
 #include "output.h"
 #include "registry.h"
 #include "spec.h"
 #include "target.h"
 #include "util.h"
 
+#ifndef LB_GEN_SOURCE_ROOT
+#error "build with -DLB_GEN_SOURCE_ROOT=\"<source>\""
+#endif
 #ifndef LB_GEN_DEFAULT_TEMPLATES
 #error "build with -DLB_GEN_DEFAULT_TEMPLATES=\"<source>/templates\""
 #endif
@@ -22,12 +26,9 @@
 #error "build with -DLB_GEN_DEFAULT_INCLUDE=\"<source>/runtime/include\""
 #endif
 
-static const char usage[] =
+static const char usage_head[] =
     "usage: lowbit-gen --spec FILE --target T [--mcpu CPU] (-o DIR | --list-outputs)\n"
-    "       lowbit-gen --target T [--mcpu CPU] [--isa ISA] --op gemm --strategy S --tile MRxNR\n"
-    "                  [--a OPERAND --w OPERAND] [--format F] -o DIR\n"
-    "       lowbit-gen --target T [--isa ISA] --op pack-bitplanes|pack-s8|pack-u8|pack-s16\n"
-    "                  --rows R --kblock KB -o DIR\n"
+    "       lowbit-gen --target T [--mcpu CPU] [--isa ISA] --op OP [--KEY VALUE ...] -o DIR\n"
     "       lowbit-gen --list-targets | --help | --version\n"
     "\n"
     "Writes generated kernels (NAME.c and NAME.h) into DIR after libclang has parsed each one\n"
@@ -39,26 +40,45 @@ static const char usage[] =
     "  --target T         a description in the targets folder (default: generic)\n"
     "  --mcpu CPU         one of the target's cpus (default: its first)\n"
     "  -o DIR             output folder, created if needed\n"
+    "  --op OP            the kernel's op; its keys follow as --KEY VALUE (spec lines: KEY=VALUE)\n"
     "  --isa ISA          one of the target's isas (default: its last, the most specific)\n"
-    "  --op OP            gemm, pack-bitplanes, pack-s8, pack-u8, pack-s16\n"
-    "  --strategy S       bitserial, bitserial-xor, direct\n"
-    "  --a, --w OPERAND   any (planes at run time) or <bits><u|s|b>: 1..16 bits, unsigned,\n"
-    "                     signed or bipolar (1 bit); optional for direct\n"
-    "  --format F         direct: s8, u8s8 (A u8, W s8), s16\n"
-    "  --tile MRxNR       register tile, e.g. 4x4\n"
-    "  --rows R           pack: rows of the panel\n"
-    "  --kblock KB        pack: K elements (bits for bit planes) per block\n"
     "  --templates DIR    templates folder (default: " LB_GEN_DEFAULT_TEMPLATES ")\n"
     "  --targets DIR      targets folder (default: " LB_GEN_DEFAULT_TARGETS ")\n"
     "  --include DIR      folder holding lowbit/ukernel.h (default: " LB_GEN_DEFAULT_INCLUDE ")\n"
     "\n"
-    "Exit status: 0 done, 1 a generated file does not check clean, 2 bad input.\n";
+    "Ops and their keys (schedule keys add a suffix to the kernel name):\n";
+
+static const char usage_tail[] =
+    "\nExit status: 0 done, 1 a generated file does not check clean, 2 bad input.\n";
+
+static void print_usage(void)
+{
+  fputs(usage_head, stdout);
+  size_t count;
+  const lb_gen_op *ops = lb_gen_ops(&count);
+  for (size_t i = 0; i < count; i++) {
+    printf("  %s: %s\n", ops[i].name, ops[i].summary);
+    for (const lb_gen_key *key = ops[i].keys; key->name; key++) {
+      char *flag = lb_gen_format("--%s", key->name);
+      printf("    %-16s %s%s%s%s\n", flag, key->help, key->fallback ? " (default: '" : "",
+             key->fallback ? key->fallback : "", key->fallback ? "')" : "");
+      lb_gen_free(flag);
+    }
+  }
+  fputs(usage_tail, stdout);
+}
+
+/* A --KEY VALUE pair that is not an option of lowbit-gen itself: a key of the op. */
+typedef struct key_flag {
+  const char *key, *value;
+} key_flag;
 
 typedef struct options {
-  const char *spec, *target, *mcpu, *out, *isa, *op, *strategy, *a, *w, *format, *tile, *rows,
-      *kblock;
+  const char *spec, *target, *mcpu, *out, *op;
   const char *templates, *targets, *include;
   int list_outputs, list_targets, help, version;
+  key_flag *keys;
+  size_t key_count;
 } options;
 
 typedef struct value_option {
@@ -69,38 +89,59 @@ typedef struct value_option {
 #define VALUE_OPTION(flag, field) {flag, offsetof(options, field)}
 
 static const value_option value_options[] = {
-    VALUE_OPTION("--spec", spec),         VALUE_OPTION("--target", target),
-    VALUE_OPTION("--mcpu", mcpu),         VALUE_OPTION("-o", out),
-    VALUE_OPTION("--isa", isa),           VALUE_OPTION("--op", op),
-    VALUE_OPTION("--strategy", strategy), VALUE_OPTION("--a", a),
-    VALUE_OPTION("--w", w),               VALUE_OPTION("--format", format),
-    VALUE_OPTION("--tile", tile),         VALUE_OPTION("--rows", rows),
-    VALUE_OPTION("--kblock", kblock),     VALUE_OPTION("--templates", templates),
-    VALUE_OPTION("--targets", targets),   VALUE_OPTION("--include", include),
+    VALUE_OPTION("--spec", spec),           VALUE_OPTION("--target", target),
+    VALUE_OPTION("--mcpu", mcpu),           VALUE_OPTION("-o", out),
+    VALUE_OPTION("--op", op),               VALUE_OPTION("--templates", templates),
+    VALUE_OPTION("--targets", targets),     VALUE_OPTION("--include", include),
 };
+
+/* The value of the flag at argv[*i] (`--flag value`, `--flag=value`, `-oDIR`), or NULL when
+ * argv[*i] is not that flag. */
+static const char *flag_value(const char *flag, int argc, char **argv, int *i)
+{
+  const char *arg = argv[*i];
+  size_t length = strlen(flag);
+  if (strncmp(arg, flag, length) != 0)
+    return NULL;
+  if (arg[length] == '\0') {
+    if (*i + 1 >= argc)
+      lb_gen_fail(LB_GEN_EXIT_INPUT, "%s needs a value (see --help)", flag);
+    return argv[++*i];
+  }
+  if (arg[length] == '=' || flag[1] != '-')
+    return arg + length + (arg[length] == '=');
+  return NULL;
+}
 
 static int take_value(options *opts, int argc, char **argv, int *i)
 {
-  const char *arg = argv[*i];
   for (size_t o = 0; o < sizeof value_options / sizeof value_options[0]; o++) {
-    const char *flag = value_options[o].flag;
-    size_t length = strlen(flag);
-    if (strncmp(arg, flag, length) != 0)
-      continue;
-    const char *value;
-    if (arg[length] == '\0') {
-      if (*i + 1 >= argc)
-        lb_gen_fail(LB_GEN_EXIT_INPUT, "%s needs a value (see --help)", flag);
-      value = argv[++*i];
-    } else if (arg[length] == '=' || (flag[1] != '-')) {
-      value = arg + length + (arg[length] == '=');
-    } else {
-      continue;
+    const char *value = flag_value(value_options[o].flag, argc, argv, i);
+    if (value) {
+      *(const char **)((char *)opts + value_options[o].offset) = value;
+      return 1;
     }
-    *(const char **)((char *)opts + value_options[o].offset) = value;
-    return 1;
   }
   return 0;
+}
+
+/* --KEY VALUE or --KEY=VALUE, kept for the op. */
+static void take_key(options *opts, int argc, char **argv, int *i)
+{
+  const char *arg = argv[*i];
+  if (strncmp(arg, "--", 2) != 0 || !arg[2] || arg[2] == '=')
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown argument '%s' (see --help)", arg);
+  const char *equals = strchr(arg, '=');
+  key_flag flag;
+  if (equals) {
+    flag.key = lb_gen_strndup(arg + 2, (size_t)(equals - arg - 2));
+    flag.value = equals + 1;
+  } else {
+    flag.key = arg + 2;
+    flag.value = *i + 1 < argc ? argv[++*i] : NULL;
+  }
+  opts->keys = lb_gen_realloc(opts->keys, (opts->key_count + 1) * sizeof *opts->keys);
+  opts->keys[opts->key_count++] = flag;
 }
 
 static options parse_options(int argc, char **argv)
@@ -122,7 +163,7 @@ static options parse_options(int argc, char **argv)
     else if (strcmp(arg, "--list-outputs") == 0)
       opts.list_outputs = 1;
     else if (!take_value(&opts, argc, argv, &i))
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown argument '%s' (see --help)", arg);
+      take_key(&opts, argc, argv, &i);
   }
   return opts;
 }
@@ -141,13 +182,6 @@ static const char *check_cpu(const lb_gen_target *target, const char *mcpu)
   return mcpu;
 }
 
-static void reject_options(const char *mode, const char *const *flags, const char *const *values)
-{
-  for (size_t i = 0; flags[i]; i++)
-    if (values[i])
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "%s does not apply to %s", flags[i], mode);
-}
-
 /* Checks every generated file with libclang, then writes them all. */
 static void check_and_write(const lb_gen_files *files, const lb_gen_target *target,
                             const char *cpu, const options *opts)
@@ -159,127 +193,72 @@ static void check_and_write(const lb_gen_files *files, const lb_gen_target *targ
   lb_gen_write_files(files, opts->out);
 }
 
-static int add_unique(lb_gen_kernel ***list, size_t *count, lb_gen_kernel *kernel)
-{
-  for (size_t i = 0; i < *count; i++)
-    if (strcmp((*list)[i]->name, kernel->name) == 0)
-      return 0;
-  *list = lb_gen_realloc(*list, (*count + 1) * sizeof **list);
-  (*list)[(*count)++] = kernel;
-  return 1;
-}
-
 static int run_spec(const options *opts, const lb_gen_target *target, const char *cpu)
 {
-  const char *const flags[] = {"--isa", "--strategy", "--a", "--w", "--format", "--tile",
-                               "--rows", "--kblock", NULL};
-  const char *const values[] = {opts->isa,  opts->strategy, opts->a,      opts->w,
-                                opts->format, opts->tile,   opts->rows, opts->kblock};
-  reject_options("--spec", flags, values);
+  if (opts->key_count)
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "--%s does not apply to --spec", opts->keys[0].key);
   if (!opts->out && !opts->list_outputs)
     lb_gen_fail(LB_GEN_EXIT_INPUT, "--spec needs -o DIR or --list-outputs");
   lb_gen_spec spec = lb_gen_spec_load(opts->spec);
-  lb_gen_kernel **gemms = NULL, **all = NULL;
-  size_t gemm_count = 0, all_count = 0;
+  const lb_gen_context context = {opts->templates, target, cpu};
+  lb_gen_kernels listed = {NULL, 0}, all = {NULL, 0};
   for (size_t i = 0; i < spec.count; i++) {
-    lb_gen_kernel *kernel = &spec.kernels[i].kernel;
+    lb_gen_kernel *kernel = spec.kernels[i].kernel;
     if (!lb_gen_strings_contains(&target->isas, kernel->isa))
       continue;
     char *needed_by = lb_gen_format("%s:%d", opts->spec, spec.kernels[i].line);
-    lb_gen_kernel_resolve(kernel, opts->templates, needed_by);
-    if (!add_unique(&gemms, &gemm_count, kernel))
+    lb_gen_kernel_resolve(kernel, &context, needed_by, &all);
+    if (lb_gen_kernels_find(&listed, kernel->name))
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, opts->spec, spec.kernels[i].line,
                      "kernel %s is listed twice", kernel->name);
-    add_unique(&all, &all_count, kernel);
-    for (int side = 0; side < 2; side++) {
-      lb_gen_kernel *pack = lb_gen_alloc(sizeof *pack);
-      *pack = lb_gen_kernel_pack_of(kernel, side ? 'w' : 'a');
-      lb_gen_kernel_resolve(pack, opts->templates, needed_by);
-      add_unique(&all, &all_count, pack);
-    }
+    lb_gen_kernels_push(&listed, kernel);
     lb_gen_free(needed_by);
   }
   if (opts->list_outputs) {
-    for (size_t i = 0; i < all_count; i++)
-      printf("%s.c\t%s\n", all[i]->name, all[i]->isa);
+    for (size_t i = 0; i < all.count; i++)
+      printf("%s.c\t%s\n", all.items[i]->name, all.items[i]->isa);
     printf("%s\tgeneric\n", LB_GEN_REGISTRY_FILE);
     return 0;
   }
   lb_gen_files files = {NULL, 0};
-  for (size_t i = 0; i < all_count; i++)
-    lb_gen_emit_kernel(&files, all[i], opts->templates);
-  lb_gen_emit_registry(&files, (const lb_gen_kernel *const *)gemms, gemm_count, opts->spec);
+  for (size_t i = 0; i < all.count; i++)
+    lb_gen_emit_kernel(&files, all.items[i], opts->templates);
+  lb_gen_emit_registry(&files, &all, opts->spec);
   check_and_write(&files, target, cpu, opts);
   return 0;
 }
 
-static const char *required(const char *value, const char *flag, const char *op)
+static lb_gen_kernel *single_kernel(const options *opts, const lb_gen_target *target)
 {
-  if (!value)
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "--op %s needs %s", op, flag);
-  return value;
-}
-
-static void parse_operand(const char *flag, const char *text, lb_gen_operand *operand)
-{
-  const char *problem = lb_gen_operand_parse(text, operand);
-  if (problem)
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s %s: %s", flag, text, problem);
-}
-
-static lb_gen_kernel single_kernel(const options *opts, const lb_gen_target *target)
-{
-  lb_gen_kernel kernel;
-  memset(&kernel, 0, sizeof kernel);
-  kernel.isa = lb_gen_strdup(opts->isa ? opts->isa : target->isas.items[target->isas.count - 1]);
-  if (!lb_gen_strings_contains(&target->isas, kernel.isa))
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "target %s has no isa '%s'", target->name, kernel.isa);
-  const char *op = opts->op;
-  if (strcmp(op, "gemm") == 0) {
-    const char *const flags[] = {"--rows", "--kblock", NULL};
-    const char *const values[] = {opts->rows, opts->kblock};
-    reject_options("--op gemm", flags, values);
-    if (!lb_gen_strategy_parse(required(opts->strategy, "--strategy", op), &kernel.strategy))
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown --strategy '%s' (bitserial, bitserial-xor, direct)",
-                  opts->strategy);
-    const char *problem = lb_gen_tile_parse(required(opts->tile, "--tile", op), &kernel.mr,
-                                            &kernel.nr);
-    if (problem)
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "--tile %s: %s", opts->tile, problem);
-    if (kernel.strategy != LB_GEN_DIRECT) {
-      required(opts->a, "--a", op);
-      required(opts->w, "--w", op);
+  const lb_gen_op *op = lb_gen_op_find(opts->op);
+  if (!op) {
+    char *names = lb_gen_op_names();
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown --op '%s' (%s)", opts->op, names);
+  }
+  lb_gen_kernel *kernel = lb_gen_kernel_new(op);
+  for (size_t i = 0; i < opts->key_count; i++) {
+    const key_flag *flag = &opts->keys[i];
+    const char *reason;
+    if (!flag->value)
+      lb_gen_fail(LB_GEN_EXIT_INPUT, "--%s needs a value (see --help)", flag->key);
+    switch (lb_gen_kernel_set(kernel, flag->key, flag->value, &reason)) {
+    case LB_GEN_KEY_SET: break;
+    case LB_GEN_KEY_UNKNOWN:
+      lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown argument '--%s' for --op %s (see --help)",
+                  flag->key, op->name);
+    case LB_GEN_KEY_TWICE: lb_gen_fail(LB_GEN_EXIT_INPUT, "--%s given twice", flag->key);
+    case LB_GEN_KEY_BAD:
+      lb_gen_fail(LB_GEN_EXIT_INPUT, "--%s %s: %s", flag->key, flag->value, reason);
     }
-    if (opts->a)
-      parse_operand("--a", opts->a, &kernel.a);
-    if (opts->w)
-      parse_operand("--w", opts->w, &kernel.w);
-    if (opts->format)
-      kernel.format = lb_gen_strdup(opts->format);
-    problem = lb_gen_kernel_check(&kernel);
-    if (problem)
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "%s", problem);
-    return kernel;
   }
-  static const char *const codes[] = {"bitplanes", "s8", "u8", "s16"};
-  for (size_t i = 0; i < 4; i++) {
-    if (strncmp(op, "pack-", 5) != 0 || strcmp(op + 5, codes[i]) != 0)
-      continue;
-    const char *const flags[] = {"--strategy", "--a", "--w", "--format", "--tile", NULL};
-    const char *const values[] = {opts->strategy, opts->a, opts->w, opts->format, opts->tile};
-    reject_options(op, flags, values);
-    kernel.is_pack = 1;
-    kernel.code = codes[i];
-    if (!lb_gen_count_parse(required(opts->rows, "--rows", op), 64, &kernel.rows))
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "--rows %s: expected 1..64", opts->rows);
-    if (!lb_gen_count_parse(required(opts->kblock, "--kblock", op), 4096, &kernel.kblock) ||
-        (i == 0 && kernel.kblock % 64 != 0))
-      lb_gen_fail(LB_GEN_EXIT_INPUT, "--kblock %s: expected %s", opts->kblock,
-                  i == 0 ? "a multiple of 64 up to 4096" : "1..4096");
-    return kernel;
-  }
-  lb_gen_fail(LB_GEN_EXIT_INPUT,
-              "unknown --op '%s' (gemm, pack-bitplanes, pack-s8, pack-u8, pack-s16)", op);
+  if (!kernel->isa)
+    kernel->isa = lb_gen_strdup(target->isas.items[target->isas.count - 1]);
+  if (!lb_gen_strings_contains(&target->isas, kernel->isa))
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "target %s has no isa '%s'", target->name, kernel->isa);
+  char *problem = lb_gen_kernel_finish(kernel, 1);
+  if (problem)
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s", problem);
+  return kernel;
 }
 
 static int run_single(const options *opts, const lb_gen_target *target, const char *cpu)
@@ -288,21 +267,23 @@ static int run_single(const options *opts, const lb_gen_target *target, const ch
     lb_gen_fail(LB_GEN_EXIT_INPUT, "--list-outputs applies to --spec");
   if (!opts->out)
     lb_gen_fail(LB_GEN_EXIT_INPUT, "-o DIR is missing");
-  lb_gen_kernel kernel = single_kernel(opts, target);
-  lb_gen_kernel_resolve(&kernel, opts->templates, NULL);
+  lb_gen_kernel *kernel = single_kernel(opts, target);
+  const lb_gen_context context = {opts->templates, target, cpu};
+  lb_gen_kernels all = {NULL, 0};
+  kernel = lb_gen_kernel_resolve(kernel, &context, NULL, &all);
   lb_gen_files files = {NULL, 0};
-  lb_gen_emit_kernel(&files, &kernel, opts->templates);
+  lb_gen_emit_kernel(&files, kernel, opts->templates);
   check_and_write(&files, target, cpu, opts);
-  printf("%s\n", kernel.name);
+  printf("%s\n", kernel->name);
   return 0;
 }
 
 int main(int argc, char **argv)
 {
-  lb_gen_set_command_line(argc, argv);
+  lb_gen_set_command_line(argc, argv, LB_GEN_SOURCE_ROOT);
   options opts = parse_options(argc, argv);
   if (opts.help) {
-    fputs(usage, stdout);
+    print_usage();
     return 0;
   }
   if (opts.version) {

@@ -1,69 +1,70 @@
 #include "registry.h"
 
-#include <inttypes.h>
-
 #include "util.h"
-
-static const char *const strategy_enums[] = {"LB_STRATEGY_BITSERIAL", "LB_STRATEGY_BITSERIAL_XOR",
-                                             "LB_STRATEGY_DIRECT"};
-
-static char *encoding_literal(char encoding)
-{
-  return encoding ? lb_gen_format("'%c'", encoding) : lb_gen_strdup("0");
-}
 
 static void add(lb_gen_file *file, const char *line)
 {
-  lb_gen_text_add_line(&file->content, line, 0);
+  lb_gen_text_add_line(&file->content, line, NULL, 0);
 }
 
-void lb_gen_emit_registry(lb_gen_files *files, const lb_gen_kernel *const *kernels, size_t count,
+static void add_table(lb_gen_file *file, const lb_gen_op *op, const lb_gen_kernels *kernels)
+{
+  char *line = lb_gen_format("extern const %s %s[];", op->registry_type, op->registry);
+  add(file, line);
+  lb_gen_free(line);
+  line = lb_gen_format("extern const size_t %s_count;", op->registry);
+  add(file, line);
+  lb_gen_free(line);
+  size_t rows = 0;
+  for (size_t i = 0; i < kernels->count; i++)
+    rows += kernels->items[i]->op == op;
+  if (rows == 0) {
+    /* C has no empty arrays: one zero entry that the count excludes. */
+    line = lb_gen_format("const %s %s[] = {{0}};\nconst size_t %s_count = 0;", op->registry_type,
+                         op->registry, op->registry);
+    add(file, line);
+    lb_gen_free(line);
+    return;
+  }
+  line = lb_gen_format("const %s %s[] = {", op->registry_type, op->registry);
+  add(file, line);
+  lb_gen_free(line);
+  for (size_t i = 0; i < kernels->count; i++) {
+    const lb_gen_kernel *kernel = kernels->items[i];
+    if (kernel->op != op)
+      continue;
+    char *row = lb_gen_substitute(op->registry_row, &kernel->vars, "generator/ops.c", 0);
+    line = lb_gen_format("    %s", row);
+    add(file, line);
+    lb_gen_free(line);
+    lb_gen_free(row);
+  }
+  add(file, "};");
+  line = lb_gen_format("const size_t %s_count = sizeof %s / sizeof %s[0];", op->registry,
+                       op->registry, op->registry);
+  add(file, line);
+  lb_gen_free(line);
+}
+
+void lb_gen_emit_registry(lb_gen_files *files, const lb_gen_kernels *kernels,
                           const char *spec_path)
 {
-  lb_gen_file *file = lb_gen_files_add(files, LB_GEN_REGISTRY_FILE, "generic", NULL, spec_path);
+  lb_gen_file *file = lb_gen_files_add(files, LB_GEN_REGISTRY_FILE, "generic", spec_path);
   add(file, "#include <stddef.h>");
   add(file, "");
   add(file, "#include <lowbit/ukernel.h>");
   add(file, "");
-  lb_gen_strings headers = {0};
-  for (size_t i = 0; i < count; i++) {
-    const char *names[] = {kernels[i]->name, kernels[i]->pack_a, kernels[i]->pack_w};
-    for (size_t j = 0; j < 3; j++) {
-      if (lb_gen_strings_contains(&headers, names[j]))
-        continue;
-      lb_gen_strings_push(&headers, names[j]);
-      char *line = lb_gen_format("#include \"%s.h\"", names[j]);
-      add(file, line);
-      lb_gen_free(line);
-    }
-  }
-  add(file, "");
-  add(file, "extern const lb_gemm_kernel_info lb_registry_gemm[];");
-  add(file, "extern const size_t lb_registry_gemm_count;");
-  add(file, "");
-  if (count == 0) {
-    /* C has no empty arrays: one zero entry that the count excludes. */
-    add(file, "const lb_gemm_kernel_info lb_registry_gemm[] = {{0}};");
-    add(file, "const size_t lb_registry_gemm_count = 0;");
-    return;
-  }
-  add(file, "/* name, isa, strategy, abits, wbits, aenc, wenc, mr, nr, kblock, a_format, w_format,");
-  add(file, " * max_abs_product, ukernel, pack_a, pack_w */");
-  add(file, "const lb_gemm_kernel_info lb_registry_gemm[] = {");
-  for (size_t i = 0; i < count; i++) {
-    const lb_gen_kernel *k = kernels[i];
-    char *aenc = encoding_literal(k->a.encoding), *wenc = encoding_literal(k->w.encoding);
-    char *line = lb_gen_format(
-        "    {\"%s\", \"%s\", %s, %u, %u, %s, %s, %u, %u, %u, %s, %s, INT64_C(%" PRId64
-        "), %s, %s, %s},",
-        k->name, k->isa, strategy_enums[k->strategy], k->a.bits, k->w.bits, aenc, wenc, k->mr,
-        k->nr, k->kblock, lb_gen_code_enum(k->a_code), lb_gen_code_enum(k->w_code),
-        k->max_abs_product, k->name, k->pack_a, k->pack_w);
+  for (size_t i = 0; i < kernels->count; i++) {
+    char *line = lb_gen_format("#include \"%s.h\"", kernels->items[i]->name);
     add(file, line);
     lb_gen_free(line);
-    lb_gen_free(aenc);
-    lb_gen_free(wenc);
   }
-  add(file, "};");
-  add(file, "const size_t lb_registry_gemm_count = sizeof lb_registry_gemm / sizeof lb_registry_gemm[0];");
+  size_t op_count;
+  const lb_gen_op *ops = lb_gen_ops(&op_count);
+  for (size_t o = 0; o < op_count; o++) {
+    if (!ops[o].registry)
+      continue;
+    add(file, "");
+    add_table(file, &ops[o], kernels);
+  }
 }

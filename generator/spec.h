@@ -1,11 +1,11 @@
-/* kernels.spec: one GEMM kernel per line (docs/design.md, section 6). */
+/* kernels.spec: one kernel per line, `op key=value ...` (docs/design.md, section 6). */
 #ifndef LB_GEN_SPEC_H
 #define LB_GEN_SPEC_H
 
 #include "kernel.h"
 
 typedef struct lb_gen_spec_kernel {
-  lb_gen_kernel kernel; /* unresolved */
+  lb_gen_kernel *kernel; /* unresolved */
   int line;
 } lb_gen_spec_kernel;
 

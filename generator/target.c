@@ -34,6 +34,17 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
     target->isa_flags = lb_gen_realloc(target->isa_flags, (index + 1) * sizeof *target->isa_flags);
     memset(&target->isa_flags[index], 0, sizeof target->isa_flags[index]);
     lb_gen_strings_split(&target->isa_flags[index], value);
+  } else if (strcmp(key, "arch") == 0) {
+    target->arch = lb_gen_strdup(value);
+  } else if (strncmp(key, "vregs.", 6) == 0 && key[6]) {
+    char *end;
+    unsigned long count = strtoul(value, &end, 10);
+    if (!*value || *end || count < 1 || count > 64)
+      lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "%s must be a register count in 1..64", key);
+    size_t index = target->vreg_isas.count;
+    lb_gen_strings_push(&target->vreg_isas, key + 6);
+    target->vregs = lb_gen_realloc(target->vregs, (index + 1) * sizeof *target->vregs);
+    target->vregs[index] = (unsigned)count;
   } else if (strcmp(key, "mca_cpu") == 0) {
     target->mca_cpu = lb_gen_strdup(value);
   } else if (strcmp(key, "qemu") == 0) {
@@ -79,6 +90,8 @@ lb_gen_target *lb_gen_target_load(const char *dir, const char *name)
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'cpus' is missing", path);
   if (target->isas.count == 0)
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'isas' is missing", path);
+  if (!target->arch || !*target->arch)
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'arch' is missing", path);
   lb_gen_free(content);
   lb_gen_free(path);
   return target;
@@ -91,6 +104,14 @@ const lb_gen_strings *lb_gen_target_isa_flags(const lb_gen_target *target, const
     if (strcmp(target->isa_flag_names.items[i], isa) == 0)
       return &target->isa_flags[i];
   return &none;
+}
+
+unsigned lb_gen_target_vregs(const lb_gen_target *target, const char *isa)
+{
+  for (size_t i = 0; i < target->vreg_isas.count; i++)
+    if (strcmp(target->vreg_isas.items[i], isa) == 0)
+      return target->vregs[i];
+  return 0;
 }
 
 static int compare_names(const void *a, const void *b)

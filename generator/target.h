@@ -12,6 +12,9 @@ typedef struct lb_gen_target {
   lb_gen_strings isas;
   lb_gen_strings isa_flag_names; /* cflags.<isa>: isa_flag_names[i] owns isa_flags[i] */
   lb_gen_strings *isa_flags;
+  char *arch;                /* x86_64, aarch64, armv7: the templates' ARCH */
+  lb_gen_strings vreg_isas;  /* vregs.<isa>: vreg_isas[i] has vregs[i] vector registers */
+  unsigned *vregs;
   char *mca_cpu;
   char *qemu;
   char *toolchain;
@@ -21,6 +24,8 @@ typedef struct lb_gen_target {
 lb_gen_target *lb_gen_target_load(const char *dir, const char *name);
 /* The flags of kernels of isa beyond the target's cflags (empty when none). */
 const lb_gen_strings *lb_gen_target_isa_flags(const lb_gen_target *target, const char *isa);
+/* Vector registers of isa on the target (0 for the generic isa or an isa without vregs.<isa>). */
+unsigned lb_gen_target_vregs(const lb_gen_target *target, const char *isa);
 /* Prints one line per target of dir: name, triple, cpus, isas. */
 void lb_gen_target_list(const char *dir);
 

@@ -1,5 +1,7 @@
 /* A template is parsed once into a tree of nodes (C lines, $for, $if chains, $let, $assert) and
- * expanded by walking the tree; expressions are kept as text and evaluated at each use. */
+ * expanded by walking the tree; expressions are kept as text and evaluated at each use. An
+ * `$include` splices the nodes of another file in place, each node keeping the file it came from,
+ * so that errors and libclang diagnostics point at the included file. */
 #include "template.h"
 
 #include <ctype.h>
@@ -16,6 +18,7 @@ typedef struct node_list {
 
 struct node {
   node_kind kind;
+  const char *path; /* the template file of the line */
   int line;
   char *text;       /* C line; $let expression; $assert condition */
   char *name;       /* $for variable; $let variable */
@@ -39,7 +42,11 @@ typedef struct reader {
   char **lines;
   size_t count;
   size_t next;
+  int depth; /* of $include nesting */
 } reader;
+
+/* Deeper than this, an $include is a cycle. */
+enum { MAX_INCLUDE_DEPTH = 16 };
 
 static void push(node_list *list, node *item)
 {
@@ -135,10 +142,11 @@ static const char *identifier_end(const char *text)
 static void parse_block(reader *r, node_list *into, const char *const *terminators,
                         const char **found, int opening_line);
 
-static node *new_node(node_kind kind, int line)
+static node *new_node(const reader *r, node_kind kind, int line)
 {
   node *n = lb_gen_alloc(sizeof *n);
   n->kind = kind;
+  n->path = r->path;
   n->line = line;
   return n;
 }
@@ -156,7 +164,7 @@ static const char *parse_variable(reader *r, int line, const char *rest, node *n
 
 static node *parse_for(reader *r, int line, const char *rest)
 {
-  node *n = new_node(NODE_FOR, line);
+  node *n = new_node(r, NODE_FOR, line);
   const char *name_end = parse_variable(r, line, rest, n, "$for");
   const char *after = skip_blanks(name_end);
   if (!keyword(after, "in"))
@@ -184,7 +192,7 @@ static node *parse_for(reader *r, int line, const char *rest)
 
 static node *parse_if(reader *r, int line, const char *rest)
 {
-  node *n = new_node(NODE_IF, line);
+  node *n = new_node(r, NODE_IF, line);
   char *condition = condition_before_colon(r, line, rest);
   int condition_line = line;
   static const char *const terminators[] = {"elif", "else", "endif", NULL};
@@ -219,7 +227,7 @@ static node *parse_if(reader *r, int line, const char *rest)
 
 static node *parse_let(reader *r, int line, const char *rest)
 {
-  node *n = new_node(NODE_LET, line);
+  node *n = new_node(r, NODE_LET, line);
   const char *name_end = parse_variable(r, line, rest, n, "$let");
   const char *equals = skip_blanks(name_end);
   if (*equals != '=' || equals[1] == '=')
@@ -232,13 +240,38 @@ static node *parse_let(reader *r, int line, const char *rest)
 
 static node *parse_assert(reader *r, int line, const char *rest)
 {
-  node *n = new_node(NODE_ASSERT, line);
+  node *n = new_node(r, NODE_ASSERT, line);
   const char *comma = top_level_comma(rest);
   n->text = trimmed(rest, comma ? comma : rest + strlen(rest));
   if (!*n->text)
     syntax_error(r, line, "expected a condition in $assert", "");
   n->last = comma ? trimmed(comma + 1, comma + strlen(comma)) : NULL;
   return n;
+}
+
+static int read_lines(reader *r, const char *path);
+
+/* `$include "file"`: the file (relative to the including template's folder) is parsed into the
+ * current block. */
+static void parse_include(reader *r, int line, const char *rest, node_list *into)
+{
+  char *quoted = trimmed(rest, rest + strlen(rest));
+  size_t length = strlen(quoted);
+  if (length < 3 || quoted[0] != '"' || quoted[length - 1] != '"')
+    syntax_error(r, line, "expected $include \"file\", got: ", quoted);
+  if (r->depth >= MAX_INCLUDE_DEPTH)
+    syntax_error(r, line, "$include nested too deeply (a cycle?): ", quoted);
+  quoted[length - 1] = '\0';
+  const char *slash = strrchr(r->path, '/');
+  char *path = slash ? lb_gen_format("%.*s/%s", (int)(slash - r->path), r->path, quoted + 1)
+                     : lb_gen_strdup(quoted + 1);
+  reader included = {NULL, NULL, 0, 0, r->depth + 1};
+  if (!read_lines(&included, path))
+    syntax_error(r, line, "cannot read the included file ", path);
+  const char *found;
+  parse_block(&included, into, NULL, &found, 0);
+  lb_gen_free(path);
+  lb_gen_free(quoted);
 }
 
 /* Parses lines into `into` until one of terminators (a directive keyword) or, with no
@@ -251,7 +284,7 @@ static void parse_block(reader *r, node_list *into, const char *const *terminato
     const char *text = r->lines[r->next++];
     const char *directive = directive_of(text);
     if (!directive) {
-      node *n = new_node(NODE_TEXT, line);
+      node *n = new_node(r, NODE_TEXT, line);
       n->text = lb_gen_strdup(text);
       push(into, n);
       continue;
@@ -273,6 +306,8 @@ static void parse_block(reader *r, node_list *into, const char *const *terminato
       push(into, parse_let(r, line, rest));
     else if ((rest = keyword(directive, "assert")))
       push(into, parse_assert(r, line, rest));
+    else if ((rest = keyword(directive, "include")))
+      parse_include(r, line, rest, into);
     else
       syntax_error(r, line, "unknown or misplaced template line: $", directive);
   }
@@ -280,20 +315,31 @@ static void parse_block(reader *r, node_list *into, const char *const *terminato
     syntax_error(r, opening_line, "block is not closed: expected $", terminators[0]);
 }
 
-lb_gen_template *lb_gen_template_load(const char *path)
+/* Reads the lines of path into r; 0 when the file cannot be read. The reader keeps the path for
+ * the nodes, which outlive it. */
+static int read_lines(reader *r, const char *path)
 {
   char *content = lb_gen_read_file(path, NULL);
   if (!content)
-    return NULL;
-  reader r = {path, NULL, 0, 0};
+    return 0;
+  r->path = lb_gen_strdup(path);
   for (char *line = content; *line;) {
     char *end = strchr(line, '\n');
     size_t span = end ? (size_t)(end - line) : strlen(line);
     size_t length = span > 0 && line[span - 1] == '\r' ? span - 1 : span;
-    r.lines = lb_gen_realloc(r.lines, (r.count + 1) * sizeof *r.lines);
-    r.lines[r.count++] = lb_gen_strndup(line, length);
+    r->lines = lb_gen_realloc(r->lines, (r->count + 1) * sizeof *r->lines);
+    r->lines[r->count++] = lb_gen_strndup(line, length);
     line += span + (end ? 1 : 0);
   }
+  lb_gen_free(content);
+  return 1;
+}
+
+lb_gen_template *lb_gen_template_load(const char *path)
+{
+  reader r = {NULL, NULL, 0, 0, 0};
+  if (!read_lines(&r, path))
+    return NULL;
   lb_gen_template *tmpl = lb_gen_alloc(sizeof *tmpl);
   tmpl->path = lb_gen_strdup(path);
   const char *found;
@@ -306,84 +352,82 @@ const char *lb_gen_template_path(const lb_gen_template *tmpl)
   return tmpl->path;
 }
 
-void lb_gen_text_add_line(lb_gen_text *out, const char *line, int source_line)
+void lb_gen_text_add_line(lb_gen_text *out, const char *line, const char *source_path,
+                          int source_line)
 {
   lb_gen_buf_puts(&out->text, line);
   lb_gen_buf_append(&out->text, "\n", 1);
   out->source_lines =
       lb_gen_realloc(out->source_lines, (out->line_count + 1) * sizeof *out->source_lines);
+  out->source_paths =
+      lb_gen_realloc(out->source_paths, (out->line_count + 1) * sizeof *out->source_paths);
+  out->source_paths[out->line_count] = source_path;
   out->source_lines[out->line_count++] = source_line;
 }
 
-static int64_t eval_number(const lb_gen_template *tmpl, const char *text, const lb_gen_env *env,
-                           int line)
+static int64_t eval_number(const char *path, const char *text, const lb_gen_env *env, int line)
 {
-  lb_gen_value value = lb_gen_eval(text, env, tmpl->path, line);
+  lb_gen_value value = lb_gen_eval(text, env, path, line);
   if (value.is_string)
-    lb_gen_fail_at(LB_GEN_EXIT_CHECK, tmpl->path, line, "type mismatch: expected a number: %s",
-                   text);
+    lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, line, "type mismatch: expected a number: %s", text);
   return value.number;
 }
 
-static int eval_condition(const lb_gen_template *tmpl, const char *text, const lb_gen_env *env,
-                          int line)
+static int eval_condition(const char *path, const char *text, const lb_gen_env *env, int line)
 {
-  return eval_number(tmpl, text, env, line) != 0;
+  return eval_number(path, text, env, line) != 0;
 }
 
-static void run_let(const lb_gen_template *tmpl, const node *n, lb_gen_env *env)
+static void run_let(const node *n, lb_gen_env *env)
 {
-  lb_gen_value value = lb_gen_eval(n->text, env, tmpl->path, n->line);
+  lb_gen_value value = lb_gen_eval(n->text, env, n->path, n->line);
   lb_gen_env_set(env, n->name, value);
   if (value.is_string)
     lb_gen_free((char *)value.string);
 }
 
 /* A failed $assert says that the template does not support these parameters: bad input. */
-static void run_assert(const lb_gen_template *tmpl, const node *n, const lb_gen_env *env)
+static void run_assert(const node *n, const lb_gen_env *env)
 {
-  if (eval_condition(tmpl, n->text, env, n->line))
+  if (eval_condition(n->path, n->text, env, n->line))
     return;
-  char *message = n->last ? lb_gen_value_text(lb_gen_eval(n->last, env, tmpl->path, n->line))
+  char *message = n->last ? lb_gen_value_text(lb_gen_eval(n->last, env, n->path, n->line))
                           : lb_gen_format("assertion failed: %s", n->text);
-  lb_gen_fail_at(LB_GEN_EXIT_INPUT, tmpl->path, n->line, "%s", message);
+  lb_gen_fail_at(LB_GEN_EXIT_INPUT, n->path, n->line, "%s", message);
 }
 
-static void substitute(const lb_gen_template *tmpl, const node *n, const lb_gen_env *env,
-                       lb_gen_text *out)
+char *lb_gen_substitute(const char *text, const lb_gen_env *env, const char *path, int line)
 {
-  lb_gen_buf line = {0};
-  lb_gen_buf_append(&line, "", 0);
-  const char *at = n->text;
+  lb_gen_buf out = {0};
+  lb_gen_buf_append(&out, "", 0);
+  const char *at = text;
   for (;;) {
     const char *dollar = strstr(at, "${");
     if (!dollar) {
-      lb_gen_buf_puts(&line, at);
+      lb_gen_buf_puts(&out, at);
       break;
     }
-    lb_gen_buf_append(&line, at, (size_t)(dollar - at));
+    lb_gen_buf_append(&out, at, (size_t)(dollar - at));
     const char *cursor = dollar + 2;
-    lb_gen_value value = lb_gen_eval_prefix(&cursor, env, tmpl->path, n->line);
+    lb_gen_value value = lb_gen_eval_prefix(&cursor, env, path, line);
     if (*cursor != '}')
-      lb_gen_fail_at(LB_GEN_EXIT_CHECK, tmpl->path, n->line, "expected '}' closing '${'");
-    char *text = lb_gen_value_text(value);
-    lb_gen_buf_puts(&line, text);
-    lb_gen_free(text);
+      lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, line, "expected '}' closing '${'");
+    char *value_text = lb_gen_value_text(value);
+    lb_gen_buf_puts(&out, value_text);
+    lb_gen_free(value_text);
     if (value.is_string)
       lb_gen_free((char *)value.string);
     at = cursor + 1;
   }
-  lb_gen_text_add_line(out, line.data, n->line);
-  lb_gen_free(line.data);
+  return out.data;
 }
 
-static void expand_list(const lb_gen_template *tmpl, const node_list *list, lb_gen_env *env,
-                        lb_gen_text *out);
+static void expand_list(const node_list *list, lb_gen_env *env, lb_gen_text *out);
 
-static void run_for(const lb_gen_template *tmpl, const node *n, lb_gen_env *env, lb_gen_text *out)
+static void run_for(const node *n, lb_gen_env *env, lb_gen_text *out)
 {
-  int64_t first = n->first ? eval_number(tmpl, n->first, env, n->line) : 0;
-  int64_t last = eval_number(tmpl, n->last, env, n->line);
+  int64_t first = n->first ? eval_number(n->path, n->first, env, n->line) : 0;
+  int64_t last = eval_number(n->path, n->last, env, n->line);
   const lb_gen_value *shadowed = lb_gen_env_get(env, n->name);
   lb_gen_value saved = {0, 0, NULL};
   if (shadowed) {
@@ -393,7 +437,7 @@ static void run_for(const lb_gen_template *tmpl, const node *n, lb_gen_env *env,
   }
   for (int64_t i = first; i < last; i++) {
     lb_gen_env_set_number(env, n->name, i);
-    expand_list(tmpl, &n->body, env, out);
+    expand_list(&n->body, env, out);
   }
   if (shadowed) {
     lb_gen_env_set(env, n->name, saved);
@@ -404,20 +448,24 @@ static void run_for(const lb_gen_template *tmpl, const node *n, lb_gen_env *env,
   }
 }
 
-static void expand_list(const lb_gen_template *tmpl, const node_list *list, lb_gen_env *env,
-                        lb_gen_text *out)
+static void expand_list(const node_list *list, lb_gen_env *env, lb_gen_text *out)
 {
   for (size_t i = 0; i < list->count; i++) {
     const node *n = list->items[i];
     switch (n->kind) {
-    case NODE_TEXT: substitute(tmpl, n, env, out); break;
-    case NODE_FOR: run_for(tmpl, n, env, out); break;
-    case NODE_LET: run_let(tmpl, n, env); break;
-    case NODE_ASSERT: run_assert(tmpl, n, env); break;
+    case NODE_TEXT: {
+      char *line = lb_gen_substitute(n->text, env, n->path, n->line);
+      lb_gen_text_add_line(out, line, n->path, n->line);
+      lb_gen_free(line);
+      break;
+    }
+    case NODE_FOR: run_for(n, env, out); break;
+    case NODE_LET: run_let(n, env); break;
+    case NODE_ASSERT: run_assert(n, env); break;
     case NODE_IF:
       for (size_t b = 0; b < n->branch_count; b++) {
-        if (!n->conditions[b] || eval_condition(tmpl, n->conditions[b], env, n->branch_lines[b])) {
-          expand_list(tmpl, &n->branches[b], env, out);
+        if (!n->conditions[b] || eval_condition(n->path, n->conditions[b], env, n->branch_lines[b])) {
+          expand_list(&n->branches[b], env, out);
           break;
         }
       }
@@ -428,7 +476,7 @@ static void expand_list(const lb_gen_template *tmpl, const node_list *list, lb_g
 
 void lb_gen_template_expand(const lb_gen_template *tmpl, lb_gen_env *env, lb_gen_text *out)
 {
-  expand_list(tmpl, &tmpl->nodes, env, out);
+  expand_list(&tmpl->nodes, env, out);
 }
 
 void lb_gen_template_metadata(const lb_gen_template *tmpl, lb_gen_env *env)
@@ -436,9 +484,9 @@ void lb_gen_template_metadata(const lb_gen_template *tmpl, lb_gen_env *env)
   for (size_t i = 0; i < tmpl->nodes.count; i++) {
     const node *n = tmpl->nodes.items[i];
     if (n->kind == NODE_LET)
-      run_let(tmpl, n, env);
+      run_let(n, env);
     else if (n->kind == NODE_ASSERT)
-      run_assert(tmpl, n, env);
+      run_assert(n, env);
     else
       return;
   }

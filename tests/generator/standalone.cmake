@@ -14,17 +14,17 @@ endif()
 if(STRATEGY STREQUAL "direct")
   set(gemm_template gemm-direct.c.in)
   if(FORMAT STREQUAL "u8s8")
-    set(a_op pack-u8)
-    set(w_op pack-s8)
+    set(a_code u8)
+    set(w_code s8)
   else()
-    set(a_op pack-${FORMAT})
-    set(w_op pack-${FORMAT})
+    set(a_code ${FORMAT})
+    set(w_code ${FORMAT})
   endif()
   set(pack_template pack-direct.c.in)
 else()
   set(gemm_template gemm-bitserial.c.in)
-  set(a_op pack-bitplanes)
-  set(w_op pack-bitplanes)
+  set(a_code bitplanes)
+  set(w_code bitplanes)
   set(pack_template pack-bitplanes.c.in)
 endif()
 if(NOT EXISTS "${SOURCE_DIR}/templates/${ISA}/${gemm_template}" OR
@@ -57,14 +57,14 @@ string(REGEX MATCH "_([0-9]+)x([0-9]+)_k([0-9]+)__" tile_match "${gemm}")
 set(mr ${CMAKE_MATCH_1})
 set(nr ${CMAKE_MATCH_2})
 set(kblock ${CMAKE_MATCH_3})
-generate(pack_a --op ${a_op} --rows ${mr} --kblock ${kblock})
-generate(pack_w --op ${w_op} --rows ${nr} --kblock ${kblock})
+generate(pack_a --op pack --code ${a_code} --rows ${mr} --kblock ${kblock})
+generate(pack_w --op pack --code ${w_code} --rows ${nr} --kblock ${kblock})
 message(STATUS "kernels: ${gemm} ${pack_a} ${pack_w}")
 
-set(codes_pack-bitplanes LB_CODE_BITPLANES)
-set(codes_pack-s8 LB_CODE_S8)
-set(codes_pack-u8 LB_CODE_U8)
-set(codes_pack-s16 LB_CODE_S16)
+set(codes_bitplanes LB_CODE_BITPLANES)
+set(codes_s8 LB_CODE_S8)
+set(codes_u8 LB_CODE_U8)
+set(codes_s16 LB_CODE_S16)
 string(REGEX MATCH "^([0-9]+)([usb])$" unused "${DATA_A}")
 set(abits ${CMAKE_MATCH_1})
 set(aenc ${CMAKE_MATCH_2})
@@ -91,8 +91,8 @@ file(WRITE "${WORK_DIR}/standalone_config.h"
 #define LB_TEST_AENC '${aenc}'
 #define LB_TEST_WBITS ${wbits}
 #define LB_TEST_WENC '${wenc}'
-#define LB_TEST_A_CODE ${codes_${a_op}}
-#define LB_TEST_W_CODE ${codes_${w_op}}
+#define LB_TEST_A_CODE ${codes_${a_code}}
+#define LB_TEST_W_CODE ${codes_${w_code}}
 ")
 
 set(sources "${SOURCE_DIR}/tests/generator/standalone_gemm.c" "${WORK_DIR}/${gemm}.c"

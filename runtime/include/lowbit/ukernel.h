@@ -55,6 +55,13 @@ typedef struct lb_pack_args {
 typedef void (*lb_pack_fn)(size_t rows, size_t k, const void *src, size_t src_stride, void *panel,
                            int64_t *code_sums, const lb_pack_args *args);
 
+/* Packs rows [0, rows) (rows <= R) whose k = segments * segment_length values are runs of
+ * segment_length elements, run s of row r at pointers[r * segments + s] (im2col through an
+ * indirection buffer), into the panel that lb_pack_fn writes for the same rows stored contiguously. */
+typedef void (*lb_pack_indirect_fn)(size_t rows, size_t segments, size_t segment_length,
+                                    const void *const *pointers, void *panel, int64_t *code_sums,
+                                    const lb_pack_args *args);
+
 /* One entry of a target's kernel registry (generated from kernels.spec). */
 typedef struct lb_gemm_kernel_info {
   const char *name;
@@ -68,6 +75,7 @@ typedef struct lb_gemm_kernel_info {
   int64_t max_abs_product;  /* largest |xa * xw| the kernel sums exactly */
   lb_gemm_ukernel_fn ukernel;
   lb_pack_fn pack_a, pack_w;
+  lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
 } lb_gemm_kernel_info;
 
 #ifdef __cplusplus

@@ -1,0 +1,126 @@
+/* Every registered kernel's indirect A pack against its contiguous A pack: the same rows, given
+ * as runs through pointers in scattered places (as an im2col indirection buffer gives them), must
+ * give the same panel bytes and code sums, for run lengths below, at and above the K block and
+ * for K across several gather chunks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lowbit/lowbit.h"
+#include "support/operands.h"
+
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+
+typedef struct runs_shape {
+  size_t segments, segment_length;
+} runs_shape;
+
+static const runs_shape shapes[] = {{1, 1}, {9, 3}, {9, 64}, {7, 130}, {3, 1000}, {2, 4100}};
+
+/* Source values and pack arguments that the kernel's A format holds, with a code offset where the
+ * format needs one (signed 8-bit values in u8 codes). */
+static void operand_for(int format, lb_operand *op, lb_pack_args *args) {
+  memset(args, 0, sizeof *args);
+  switch (format) {
+  case LB_CODE_BITPLANES:
+    *op = (lb_operand){3, LB_UNSIGNED};
+    args->planes = 3;
+    break;
+  case LB_CODE_U8:
+    *op = (lb_operand){8, LB_SIGNED};
+    args->code_offset = -128;
+    break;
+  case LB_CODE_S8:
+    *op = (lb_operand){8, LB_SIGNED};
+    break;
+  default:
+    *op = (lb_operand){16, LB_SIGNED};
+    break;
+  }
+  args->bits = op->bits;
+  args->source_signed = op->encoding != LB_UNSIGNED;
+}
+
+static size_t block_bytes(const lb_gemm_kernel_info *kernel, const lb_pack_args *args) {
+  switch (kernel->a_format) {
+  case LB_CODE_BITPLANES:
+    return args->planes * kernel->mr * (kernel->kblock / 64) * sizeof(uint64_t);
+  case LB_CODE_S16:
+    return kernel->mr * kernel->kblock * sizeof(int16_t);
+  default:
+    return kernel->mr * kernel->kblock;
+  }
+}
+
+/* 1 when the indirect pack of `rows` rows matches the contiguous one. */
+static int check_case(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape shape,
+                      uint64_t *rng) {
+  lb_operand op;
+  lb_pack_args args;
+  operand_for(kernel->a_format, &op, &args);
+  const size_t k = shape.segments * shape.segment_length;
+  const size_t bytes = lb_test_elem_bytes(op);
+  const size_t panel_bytes = (k + kernel->kblock - 1) / kernel->kblock * block_bytes(kernel, &args);
+  unsigned char *matrix = lb_test_matrix(op, rows, k, k, LB_FILL_RANDOM, rng);
+  /* Runs in a pool, ordered by segment then row, three elements apart. */
+  const size_t spacing = shape.segment_length + 3;
+  unsigned char *pool = calloc(rows * shape.segments * spacing, bytes);
+  const void **pointers = calloc(rows * shape.segments, sizeof *pointers);
+  unsigned char *direct = malloc(panel_bytes), *indirect = malloc(panel_bytes);
+  int64_t direct_sums[64], indirect_sums[64];
+  int ok = matrix != NULL && pool != NULL && pointers != NULL && direct != NULL && indirect != NULL;
+  if (ok) {
+    for (size_t r = 0; r < rows; r++) {
+      for (size_t s = 0; s < shape.segments; s++) {
+        unsigned char *run = pool + (s * rows + r) * spacing * bytes;
+        memcpy(run, matrix + (r * k + s * shape.segment_length) * bytes,
+               shape.segment_length * bytes);
+        pointers[r * shape.segments + s] = run;
+      }
+    }
+    memset(direct, 0xa5, panel_bytes);
+    memset(indirect, 0x5a, panel_bytes);
+    kernel->pack_a(rows, k, matrix, k, direct, direct_sums, &args);
+    kernel->pack_a_indirect(rows, shape.segments, shape.segment_length, pointers, indirect,
+                            indirect_sums, &args);
+    ok = memcmp(direct, indirect, panel_bytes) == 0 &&
+         memcmp(direct_sums, indirect_sums, rows * sizeof direct_sums[0]) == 0;
+    if (!ok) {
+      fprintf(stderr, "FAIL %s: rows %zu, %zu runs of %zu: indirect pack differs\n", kernel->name,
+              rows, shape.segments, shape.segment_length);
+    }
+  } else {
+    fprintf(stderr, "FAIL %s: out of memory\n", kernel->name);
+  }
+  free(matrix);
+  free(pool);
+  free(pointers);
+  free(direct);
+  free(indirect);
+  return ok;
+}
+
+int main(void) {
+  printf("cpu: %s\n", lb_cpu_description());
+  uint64_t rng = 0x243f6a8885a308d3u;
+  size_t passed = 0, failed = 0;
+  for (size_t i = 0; i < lb_gemm_kernel_count(); i++) {
+    const lb_gemm_kernel_info *kernel = lb_gemm_kernel_at(i);
+    if (!lb_cpu_has_isa(kernel->isa)) {
+      printf("skipped %s: this CPU lacks %s\n", kernel->name, kernel->isa);
+      continue;
+    }
+    const size_t row_counts[] = {kernel->mr, 1, kernel->mr > 1 ? kernel->mr - 1 : 1};
+    for (size_t r = 0; r < COUNT(row_counts); r++) {
+      for (size_t s = 0; s < COUNT(shapes); s++) {
+        if (check_case(kernel, row_counts[r], shapes[s], &rng)) {
+          passed++;
+        } else {
+          failed++;
+        }
+      }
+    }
+  }
+  printf("%zu passed, %zu failed\n", passed, failed);
+  return failed == 0 && passed > 0 ? 0 : 1;
+}
