@@ -34,8 +34,6 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
     target->isa_flags = lb_gen_realloc(target->isa_flags, (index + 1) * sizeof *target->isa_flags);
     memset(&target->isa_flags[index], 0, sizeof target->isa_flags[index]);
     lb_gen_strings_split(&target->isa_flags[index], value);
-  } else if (strcmp(key, "mca_cpu") == 0) {
-    target->mca_cpu = lb_gen_strdup(value);
   } else if (strcmp(key, "qemu") == 0) {
     target->qemu = lb_gen_strdup(value);
   } else if (strcmp(key, "toolchain") == 0) {

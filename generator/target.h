@@ -12,7 +12,6 @@ typedef struct lb_gen_target {
   lb_gen_strings isas;
   lb_gen_strings isa_flag_names; /* cflags.<isa>: isa_flag_names[i] owns isa_flags[i] */
   lb_gen_strings *isa_flags;
-  char *mca_cpu;
   char *qemu;
   char *toolchain;
 } lb_gen_target;
