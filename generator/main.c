@@ -10,6 +10,7 @@
 #include "registry.h"
 #include "spec.h"
 #include "target.h"
+#include "tuning.h"
 #include "util.h"
 
 #ifndef LB_GEN_DEFAULT_TEMPLATES
@@ -203,12 +204,14 @@ static int run_spec(const options *opts, const lb_gen_target *target, const char
     for (size_t i = 0; i < all_count; i++)
       printf("%s.c\t%s\n", all[i]->name, all[i]->isa);
     printf("%s\tgeneric\n", LB_GEN_REGISTRY_FILE);
+    printf("%s\tgeneric\n", LB_GEN_TUNING_FILE);
     return 0;
   }
   lb_gen_files files = {NULL, 0};
   for (size_t i = 0; i < all_count; i++)
     lb_gen_emit_kernel(&files, all[i], opts->templates);
   lb_gen_emit_registry(&files, (const lb_gen_kernel *const *)gemms, gemm_count, opts->spec);
+  lb_gen_emit_tuning(&files, opts->targets, target);
   check_and_write(&files, target, cpu, opts);
   return 0;
 }
