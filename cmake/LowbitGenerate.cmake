@@ -39,7 +39,11 @@ set(LOWBIT_SPEC "${LOWBIT_SOURCE_DIR}/kernels.spec")
 set(LOWBIT_GENERATED_DIR "${CMAKE_BINARY_DIR}/gen/${LOWBIT_TARGET}")
 file(GLOB_RECURSE lowbit_templates CONFIGURE_DEPENDS "${LOWBIT_SOURCE_DIR}/templates/*.in")
 set(lowbit_target_file "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.target")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${LOWBIT_SPEC}" "${lowbit_target_file}")
+# The per-CPU data that lowbit-gen turns into lb_tuning.c (docs/design.md, "Per-CPU data").
+set(lowbit_tuning_files "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.tuning"
+    "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.crossover")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${LOWBIT_SPEC}" "${lowbit_target_file}"
+             ${lowbit_tuning_files})
 
 execute_process(
   COMMAND "${LOWBIT_GEN}" --spec "${LOWBIT_SPEC}" --target "${LOWBIT_TARGET}" --list-outputs
@@ -74,7 +78,8 @@ add_custom_command(
   COMMAND "${LOWBIT_GEN}" --spec "${LOWBIT_SPEC}" --target "${LOWBIT_TARGET}" ${mcpu_args}
           -o "${LOWBIT_GENERATED_DIR}"
   COMMAND "${CMAKE_COMMAND}" -E touch "${LOWBIT_GENERATED_DIR}/generated.stamp"
-  DEPENDS ${lowbit_gen_depends} "${LOWBIT_SPEC}" "${lowbit_target_file}" ${lowbit_templates}
+  DEPENDS ${lowbit_gen_depends} "${LOWBIT_SPEC}" "${lowbit_target_file}" ${lowbit_tuning_files}
+          ${lowbit_templates}
   COMMENT "lowbit-gen: kernels for ${LOWBIT_TARGET}"
   VERBATIM)
 add_custom_target(lowbit-kernels DEPENDS "${LOWBIT_GENERATED_DIR}/generated.stamp")

@@ -23,7 +23,7 @@ static void push_all(lb_gen_strings *args, const lb_gen_strings *words)
 }
 
 /* The compiler arguments of a file of isa: --target, the CPU (x86 clang tunes with -mtune,
- * -mcpu there is unused and would warn), the target's flags, the include folder, C11 and the
+ * -mcpu there is unused and would warn), the target's flags, the include folders, C11 and the
  * warnings the build uses. */
 static lb_gen_strings arguments_for(const lb_gen_target *target, const char *cpu, const char *isa,
                                     const char *include_dir)
@@ -38,6 +38,10 @@ static lb_gen_strings arguments_for(const lb_gen_target *target, const char *cpu
   push_all(&args, &target->cflags);
   push_all(&args, lb_gen_target_isa_flags(target, isa));
   text = lb_gen_format("-I%s", include_dir);
+  lb_gen_strings_push(&args, text);
+  lb_gen_free(text);
+  /* lb_tuning.c includes the runtime's private tuning.h, next to the public headers' folder. */
+  text = lb_gen_format("-I%s/../src", include_dir);
   lb_gen_strings_push(&args, text);
   lb_gen_free(text);
   lb_gen_strings_push(&args, "-std=c11");

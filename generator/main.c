@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "spec.h"
 #include "target.h"
+#include "tuning.h"
 #include "util.h"
 
 #ifndef LB_GEN_SOURCE_ROOT
@@ -218,12 +219,14 @@ static int run_spec(const options *opts, const lb_gen_target *target, const char
     for (size_t i = 0; i < all.count; i++)
       printf("%s.c\t%s\n", all.items[i]->name, all.items[i]->isa);
     printf("%s\tgeneric\n", LB_GEN_REGISTRY_FILE);
+    printf("%s\tgeneric\n", LB_GEN_TUNING_FILE);
     return 0;
   }
   lb_gen_files files = {NULL, 0};
   for (size_t i = 0; i < all.count; i++)
     lb_gen_emit_kernel(&files, all.items[i], opts->templates);
   lb_gen_emit_registry(&files, &all, opts->spec);
+  lb_gen_emit_tuning(&files, opts->targets, target);
   check_and_write(&files, target, cpu, opts);
   return 0;
 }

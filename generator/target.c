@@ -45,8 +45,6 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
     lb_gen_strings_push(&target->vreg_isas, key + 6);
     target->vregs = lb_gen_realloc(target->vregs, (index + 1) * sizeof *target->vregs);
     target->vregs[index] = (unsigned)count;
-  } else if (strcmp(key, "mca_cpu") == 0) {
-    target->mca_cpu = lb_gen_strdup(value);
   } else if (strcmp(key, "qemu") == 0) {
     target->qemu = lb_gen_strdup(value);
   } else if (strcmp(key, "toolchain") == 0) {

@@ -15,7 +15,6 @@ typedef struct lb_gen_target {
   char *arch;                /* x86_64, aarch64, armv7: the templates' ARCH */
   lb_gen_strings vreg_isas;  /* vregs.<isa>: vreg_isas[i] has vregs[i] vector registers */
   unsigned *vregs;
-  char *mca_cpu;
   char *qemu;
   char *toolchain;
 } lb_gen_target;

@@ -82,9 +82,6 @@ static int lb_codes_centre(lb_operand op, unsigned format_bits, lb_operand_codes
 
 int lb_operand_codes_for(int format, lb_operand op, lb_operand_codes *codes) {
   memset(codes, 0, sizeof *codes);
-  if (!lb_operand_is_valid(op)) {
-    return 0;
-  }
   switch (format) {
   case LB_CODE_BITPLANES:
     if (op.encoding == LB_BIPOLAR) {

@@ -24,11 +24,14 @@ int lb_operand_is_valid(lb_operand op);
 /* Bit planes a bit-serial kernel spends on the operand. */
 unsigned lb_operand_planes(lb_operand op);
 
-/* Fills *codes with the mapping of `op` into `format` (enum lb_code_format); 0 if the format
- * cannot hold the operand's values. */
+/* Fills *codes with the mapping of the valid operand `op` into `format` (enum lb_code_format); 0
+ * if the format cannot hold the operand's values. */
 int lb_operand_codes_for(int format, lb_operand op, lb_operand_codes *codes);
 
 uint64_t lb_codes_max_abs(const lb_operand_codes *codes);
+
+/* lb_gemm_output_type for valid operands. */
+lb_out_type lb_output_type(lb_operand a, lb_operand w, size_t k);
 
 /* Whether every value the runtime forms while correcting raw sums over k products of these codes
  * (section 2) fits in int64. */

@@ -1,6 +1,6 @@
-/* The architecture-specific part of CPU detection: SIMD ISA, micro-architecture, cache sizes.
+/* The architecture-specific part of CPU detection: SIMD ISAs, micro-architecture, cache sizes.
  * x86 asks cpuinfo when the build found it (it also checks that the OS saves the AVX state);
- * ARM reads HWCAP and the MIDR part number, so cross builds need nothing beyond libc. */
+ * ARM reads HWCAP, the MIDR part number and sysfs, so cross builds need nothing beyond libc. */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,7 +37,9 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
   if (!cpuinfo_initialize()) {
     return;
   }
-  result->simd_isa = cpuinfo_has_x86_avx2() ? "avx2" : NULL;
+  if (cpuinfo_has_x86_avx2()) {
+    result->isas[result->isa_count++] = "avx2";
+  }
   const struct cpuinfo_core *core = cpuinfo_get_core(0);
   const struct cpuinfo_package *package = cpuinfo_get_package(0);
   const char *name = core != NULL ? lb_x86_uarch_name(core->uarch) : NULL;
@@ -58,13 +60,16 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
 void lb_cpu_probe(lb_cpu_probe_result *result) {
   result->arch = sizeof(void *) == 8 ? "x86-64" : "x86";
   __builtin_cpu_init();
-  result->simd_isa = __builtin_cpu_supports("avx2") ? "avx2" : NULL;
+  if (__builtin_cpu_supports("avx2")) {
+    result->isas[result->isa_count++] = "avx2";
+  }
 }
 
 #endif
 
 #elif defined(__aarch64__) || defined(__arm__)
 
+#include <stdlib.h>
 #include <sys/auxv.h>
 
 /* Main ID register part numbers of ARM Ltd cores (implementer 0x41). */
@@ -109,6 +114,42 @@ static void lb_arm_uarch(char *uarch, size_t size) {
   snprintf(uarch, size, "implementer 0x%02x part 0x%03x", implementer, part);
 }
 
+/* The first line of one file of /sys/devices/system/cpu/cpu0/cache/index<index>/. */
+static int lb_cache_field(unsigned index, const char *field, char *line, size_t size) {
+  char path[96];
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%u/%s", index, field);
+  FILE *file = fopen(path, "r");
+  if (file == NULL) {
+    return 0;
+  }
+  const int read = fgets(line, (int)size, file) != NULL;
+  fclose(file);
+  return read;
+}
+
+/* The first core's L1 data cache and L2 as Linux describes them (sizes such as "512K"); left 0
+ * where sysfs has no cache folder. */
+static void lb_arm_caches(lb_cpu_probe_result *result) {
+  char level[16], type[32], size[32];
+  for (unsigned index = 0; lb_cache_field(index, "level", level, sizeof level); index++) {
+    unsigned long bytes;
+    char unit = '\0';
+    if (!lb_cache_field(index, "type", type, sizeof type) ||
+        !lb_cache_field(index, "size", size, sizeof size) ||
+        sscanf(size, "%lu%c", &bytes, &unit) < 1) {
+      continue;
+    }
+    bytes *= unit == 'K' ? 1024ul : unit == 'M' ? 1024ul * 1024ul : 1ul;
+    const long cache_level = strtol(level, NULL, 10);
+    const int data = strncmp(type, "Data", 4) == 0, unified = strncmp(type, "Unified", 7) == 0;
+    if (cache_level == 1 && data) {
+      result->l1d_bytes = bytes;
+    } else if (cache_level == 2 && (data || unified)) {
+      result->l2_bytes = bytes;
+    }
+  }
+}
+
 /* AArch64 always has Advanced SIMD; on 32-bit ARM the kernel reports NEON in HWCAP. */
 #ifndef HWCAP_ARM_NEON
 #define HWCAP_ARM_NEON (1ul << 12)
@@ -117,12 +158,15 @@ static void lb_arm_uarch(char *uarch, size_t size) {
 void lb_cpu_probe(lb_cpu_probe_result *result) {
 #ifdef __aarch64__
   result->arch = "aarch64";
-  result->simd_isa = "neon";
+  result->isas[result->isa_count++] = "neon";
 #else
   result->arch = "armv7";
-  result->simd_isa = (getauxval(AT_HWCAP) & HWCAP_ARM_NEON) != 0 ? "neon" : NULL;
+  if ((getauxval(AT_HWCAP) & HWCAP_ARM_NEON) != 0) {
+    result->isas[result->isa_count++] = "neon";
+  }
 #endif
   lb_arm_uarch(result->uarch, sizeof result->uarch);
+  lb_arm_caches(result);
 }
 
 #else

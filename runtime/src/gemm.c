@@ -1,24 +1,22 @@
-/* lb_gemm: validate, pick the kernel, plan, pack, drive. C is written only once every check has
- * passed and the panels are allocated, so an error leaves it untouched. */
+/* lb_gemm: validate, pick the kernel, plan, pack, drive. The arguments are checked here once;
+ * selection and planning take them as valid. C is written only once every check has passed and
+ * the panels are allocated, so an error leaves it untouched. */
 #include "codes.h"
 #include "cpu.h"
 #include "lowbit/lowbit.h"
 #include "plan.h"
+#include "select.h"
 #include "threadpool.h"
 
 /* A call left to choose its threads gets one per this many multiply-adds, at least one: below it,
  * waking a worker costs about as much as the work it takes over. */
 #define LB_MIN_MACS_PER_THREAD ((uint64_t)1 << 18)
 
-static int lb_strategy_is_valid(lb_strategy_choice strategy) {
-  return strategy == LB_AUTO || strategy == LB_BITSERIAL || strategy == LB_DIRECT;
-}
-
 static int lb_gemm_arguments_valid(const lb_gemm_desc *desc, size_t m, size_t n, size_t k,
                                    const void *a, size_t lda, const void *w, size_t ldw,
                                    const void *c, size_t ldc) {
   return desc != NULL && lb_operand_is_valid(desc->a) && lb_operand_is_valid(desc->w) &&
-         lb_strategy_is_valid(desc->strategy) && m >= 1 && n >= 1 && k >= 1 && a != NULL &&
+         lb_strategy_choice_is_valid(desc->strategy) && m >= 1 && n >= 1 && k >= 1 && a != NULL &&
          w != NULL && c != NULL && lda >= k && ldw >= k && ldc >= n;
 }
 
@@ -43,8 +41,8 @@ lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const 
   }
   const lb_gemm_kernel_info *kernel = desc->kernel;
   if (kernel == NULL) {
-    kernel = lb_gemm_select(desc->a, desc->w, desc->strategy);
-  } else if (!lb_gemm_kernel_supports(kernel, desc->a, desc->w)) {
+    kernel = lb_kernel_choice(desc->a, desc->w, desc->strategy);
+  } else if (!lb_kernel_accepts(kernel, desc->a, desc->w)) {
     kernel = NULL;
   }
   if (kernel == NULL) {

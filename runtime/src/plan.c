@@ -7,10 +7,11 @@
 
 #define LB_PANEL_ALIGNMENT ((size_t)64)
 
-/* Share of the L1 data cache for the K chunk of one A panel, which the innermost loop reuses for
- * every W panel of the block; the W panel streams through the rest. */
+/* kc=auto: the share of the L1 data cache for the K chunk of one A panel, which the innermost loop
+ * reuses for every W panel of the block; the W panel streams through the rest. */
 #define LB_L1_SHARE_DIVISOR 2
-/* Share of the L2 for the K chunk of one block of W panels, reused for every A panel. */
+/* nc=auto: the share of the L2 for the K chunk of one block of W panels, reused for every A
+ * panel. */
 #define LB_L2_SHARE_DIVISOR 2
 /* Work items per thread, so that the pool's dynamic scheduling evens out uneven blocks. */
 #define LB_ITEMS_PER_THREAD 4
@@ -75,18 +76,29 @@ static void lb_plan_correction(lb_gemm_plan *plan) {
   correction->needed = correction->t_scale != 1 || a->offset != 0 || w->offset != 0;
 }
 
+/* Cache blocks from the CPU's tuning row: kc, mc and nc as it gives them, or derived from the
+ * cache sizes (auto). */
 static void lb_plan_blocks(lb_gemm_plan *plan, unsigned threads) {
-  plan->kc_blocks = lb_clamp(lb_cpu_l1d_bytes() / LB_L1_SHARE_DIVISOR / plan->a.block_bytes, 1,
-                             plan->kblocks);
-  plan->nc_panels =
-      lb_clamp(lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR / (plan->kc_blocks * plan->w.block_bytes), 1,
-               plan->w.panels);
-  plan->mc_panels = plan->a.panels;
+  const lb_tuning_row *tuning = lb_cpu_tuning();
+  const lb_gemm_kernel_info *kernel = plan->kernel;
+  const size_t kc_blocks = tuning->kc != LB_TUNING_AUTO
+                               ? tuning->kc / kernel->kblock
+                               : lb_cpu_l1d_bytes() / LB_L1_SHARE_DIVISOR / plan->a.block_bytes;
+  plan->kc_blocks = lb_clamp(kc_blocks, 1, plan->kblocks);
+  const size_t nc_panels =
+      tuning->nc != LB_TUNING_AUTO
+          ? tuning->nc / kernel->nr
+          : lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR / (plan->kc_blocks * plan->w.block_bytes);
+  plan->nc_panels = lb_clamp(nc_panels, 1, plan->w.panels);
+  plan->mc_panels = tuning->mc != LB_TUNING_AUTO
+                        ? lb_clamp(tuning->mc / kernel->mr, 1, plan->a.panels)
+                        : plan->a.panels;
   plan->n_blocks = lb_divide_up(plan->w.panels, plan->nc_panels);
   /* Enough items for the pool's dynamic scheduling: split M first, since W panels are shared. */
   const size_t wanted = threads > 1 ? (size_t)threads * LB_ITEMS_PER_THREAD : 1;
   if (plan->n_blocks < wanted) {
-    plan->mc_panels = lb_divide_up(plan->a.panels, lb_divide_up(wanted, plan->n_blocks));
+    const size_t split = lb_divide_up(plan->a.panels, lb_divide_up(wanted, plan->n_blocks));
+    plan->mc_panels = split < plan->mc_panels ? split : plan->mc_panels;
   }
   plan->m_blocks = lb_divide_up(plan->a.panels, plan->mc_panels);
 }
@@ -139,8 +151,8 @@ lb_status lb_gemm_plan_init(lb_gemm_plan *plan, const lb_gemm_kernel_info *kerne
     return LB_INVALID_ARGUMENT;
   }
 
-  const int out64 = lb_gemm_output_type(problem->a_operand, problem->w_operand, problem->k) ==
-                    LB_OUT_INT64;
+  const int out64 =
+      lb_output_type(problem->a_operand, problem->w_operand, problem->k) == LB_OUT_INT64;
   for (unsigned i = 0; i < plan->a.codes.planes; i++) {
     for (unsigned j = 0; j < plan->w.codes.planes; j++) {
       plan->plane_coef[i * plan->w.codes.planes + j] =

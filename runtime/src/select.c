@@ -1,27 +1,62 @@
-/* Which kernel computes a configuration: what a kernel accepts, and the ranking among those that
- * accept it. */
+/* Which kernel computes a configuration: what a kernel accepts, how the per-CPU data
+ * (targets/<target>.tuning and .crossover) rank the kernels that accept it, and the table of
+ * choices for every operand pair and strategy, built once per process so that a call only looks
+ * its kernel up. */
+#include <pthread.h>
 #include <string.h>
 
 #include "codes.h"
+#include "cpu.h"
 #include "lowbit/lowbit.h"
 #include "registry.h"
+#include "select.h"
 
-/* LB_AUTO computes with a bit-serial kernel while abits x wbits (plane pairs, one AND and popcount
- * pass each) is at most the crossover of the bit-serial kernel's ISA, and with a direct multiply
- * beyond. Measured, not assumed:
- * - avx2: 3. lowbit-bench-gemm on Zen 3 (M=3136 N=64 K=576, one thread), the int16 kernel's ratio
- *   over three runs: A2W1 1.29x to 1.70x, A3W1 and A1W3 0.98x to 1.19x, A2W2 0.81x to 0.92x.
- * - neon: 8. llvm-mca's Cortex-A53 model of the inner loops: 2-bit x 2-bit (4 pairs) runs 2.6x the
- *   int16 8x8 kernel per MAC, so break-even lies near 10 pairs.
- * - generic: 4, unmeasured. */
-static unsigned lb_bitserial_crossover(const char *isa) {
-  if (strcmp(isa, "avx2") == 0) {
-    return 3;
+/* Operand kinds: unsigned at 1..16 bits, signed at 1..16 bits, bipolar. */
+#define LB_OPERAND_KINDS (2 * LB_MAX_BITS + 1)
+
+enum { LB_CHOICE_AUTO, LB_CHOICE_BITSERIAL, LB_CHOICE_DIRECT, LB_CHOICES };
+
+static struct {
+  pthread_once_t once;
+  const lb_gemm_kernel_info *kernel[LB_OPERAND_KINDS][LB_OPERAND_KINDS][LB_CHOICES];
+} lb_choices = {.once = PTHREAD_ONCE_INIT};
+
+static size_t lb_operand_kind(lb_operand op) {
+  switch (op.encoding) {
+  case LB_UNSIGNED:
+    return op.bits - 1;
+  case LB_SIGNED:
+    return LB_MAX_BITS + op.bits - 1;
+  case LB_BIPOLAR:
+    break;
   }
-  if (strcmp(isa, "neon") == 0) {
-    return 8;
+  return 2 * LB_MAX_BITS;
+}
+
+static lb_operand lb_operand_of_kind(size_t kind) {
+  if (kind < LB_MAX_BITS) {
+    return (lb_operand){(unsigned)kind + 1, LB_UNSIGNED};
   }
-  return 4;
+  if (kind < 2 * LB_MAX_BITS) {
+    return (lb_operand){(unsigned)(kind - LB_MAX_BITS) + 1, LB_SIGNED};
+  }
+  return (lb_operand){1, LB_BIPOLAR};
+}
+
+static size_t lb_choice_index(lb_strategy_choice strategy) {
+  switch (strategy) {
+  case LB_BITSERIAL:
+    return LB_CHOICE_BITSERIAL;
+  case LB_DIRECT:
+    return LB_CHOICE_DIRECT;
+  case LB_AUTO:
+    break;
+  }
+  return LB_CHOICE_AUTO;
+}
+
+int lb_strategy_choice_is_valid(lb_strategy_choice strategy) {
+  return strategy == LB_AUTO || strategy == LB_BITSERIAL || strategy == LB_DIRECT;
 }
 
 static int lb_strategy_uses_bitplanes(int strategy) {
@@ -43,16 +78,32 @@ static int lb_kernel_is_well_formed(const lb_gemm_kernel_info *kernel) {
          kernel->w_format != LB_CODE_BITPLANES;
 }
 
-static int lb_operand_matches(unsigned kernel_bits, int kernel_encoding, lb_operand op) {
-  return (kernel_bits == 0 || kernel_bits == op.bits) &&
-         (kernel_encoding == 0 || kernel_encoding == (int)op.encoding);
+/* A bit-serial AND kernel sees planes and their weights only, and a bipolar operand's one plane
+ * (the bit, weight +1, design.md section 2) is a 1-bit unsigned operand's: a kernel built for
+ * either takes both. So bipolar pairs can run on the AND kernels with the code-sum correction,
+ * which the per-CPU data may rank above XOR. */
+static int lb_plane_encoding(int encoding) {
+  return encoding == LB_BIPOLAR ? LB_UNSIGNED : encoding;
 }
 
-int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w) {
-  if (kernel == NULL || !lb_operand_is_valid(a) || !lb_operand_is_valid(w) ||
-      !lb_kernel_is_well_formed(kernel) || !lb_cpu_has_isa(kernel->isa) ||
-      !lb_operand_matches(kernel->abits, kernel->aenc, a) ||
-      !lb_operand_matches(kernel->wbits, kernel->wenc, w)) {
+static int lb_operand_matches(const lb_gemm_kernel_info *kernel, unsigned kernel_bits,
+                              int kernel_encoding, lb_operand op) {
+  if (kernel_bits != 0 && kernel_bits != op.bits) {
+    return 0;
+  }
+  if (kernel_encoding == 0) {
+    return 1;
+  }
+  if (kernel->strategy == LB_STRATEGY_BITSERIAL) {
+    return lb_plane_encoding(kernel_encoding) == lb_plane_encoding((int)op.encoding);
+  }
+  return kernel_encoding == (int)op.encoding;
+}
+
+int lb_kernel_accepts(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w) {
+  if (!lb_kernel_is_well_formed(kernel) || !lb_cpu_has_isa(kernel->isa) ||
+      !lb_operand_matches(kernel, kernel->abits, kernel->aenc, a) ||
+      !lb_operand_matches(kernel, kernel->wbits, kernel->wenc, w)) {
     return 0;
   }
   if (kernel->strategy == LB_STRATEGY_BITSERIAL_XOR &&
@@ -68,30 +119,44 @@ int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_
   return kernel->max_abs_product >= 0 && max_abs_product <= (uint64_t)kernel->max_abs_product;
 }
 
-/* Higher is faster, in this order of importance: a SIMD ISA, XOR for bipolar pairs (one pass and
- * no correction terms), constant plane weights, 8-bit direct products (twice the int16 rate). */
-static unsigned lb_kernel_rank(const lb_gemm_kernel_info *kernel) {
-  const int simd = strcmp(kernel->isa, "generic") != 0;
-  const int xor_pass = kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
-  const int specialized = lb_strategy_uses_bitplanes(kernel->strategy) && kernel->abits != 0 &&
-                          kernel->wbits != 0;
-  const int narrow = kernel->strategy == LB_STRATEGY_DIRECT && kernel->a_format != LB_CODE_S16 &&
-                     kernel->w_format != LB_CODE_S16;
-  return (unsigned)simd << 3 | (unsigned)xor_pass << 2 | (unsigned)specialized << 1 |
-         (unsigned)narrow;
+static int lb_kernel_meets(const lb_gemm_kernel_info *kernel, lb_rank_criterion criterion) {
+  switch (criterion) {
+  case LB_RANK_SIMD:
+    return strcmp(kernel->isa, "generic") != 0;
+  case LB_RANK_XOR:
+    return kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+  case LB_RANK_SPECIALIZED:
+    return kernel->strategy == LB_STRATEGY_BITSERIAL && kernel->abits != 0 && kernel->wbits != 0;
+  case LB_RANK_NARROW:
+    return kernel->strategy == LB_STRATEGY_DIRECT && kernel->a_format != LB_CODE_S16 &&
+           kernel->w_format != LB_CODE_S16;
+  case LB_RANK_CRITERIA:
+    break;
+  }
+  return 0;
 }
 
-/* The best supporting kernel of a strategy family; the first in spec order among equals. */
-static const lb_gemm_kernel_info *lb_best_kernel(lb_operand a, lb_operand w, int bitplanes) {
+/* Higher is faster: one bit per criterion of the CPU's row, the most important highest. */
+static unsigned lb_kernel_rank(const lb_gemm_kernel_info *kernel, const lb_tuning_row *tuning) {
+  unsigned rank = 0;
+  for (unsigned i = 0; i < tuning->rank_count; i++) {
+    rank = rank << 1 | (unsigned)lb_kernel_meets(kernel, tuning->rank[i]);
+  }
+  return rank;
+}
+
+/* The best accepting kernel of a strategy family; the first in spec order among equals. */
+static const lb_gemm_kernel_info *lb_best_kernel(lb_operand a, lb_operand w, int bitplanes,
+                                                 const lb_tuning_row *tuning) {
   const lb_gemm_kernel_info *best = NULL;
   unsigned best_rank = 0;
   for (size_t i = 0; i < lb_registry_gemm_count; i++) {
     const lb_gemm_kernel_info *kernel = &lb_registry_gemm[i];
     if (lb_strategy_uses_bitplanes(kernel->strategy) != bitplanes ||
-        !lb_gemm_kernel_supports(kernel, a, w)) {
+        !lb_kernel_accepts(kernel, a, w)) {
       continue;
     }
-    const unsigned rank = lb_kernel_rank(kernel);
+    const unsigned rank = lb_kernel_rank(kernel, tuning);
     if (best == NULL || rank > best_rank) {
       best = kernel;
       best_rank = rank;
@@ -100,24 +165,45 @@ static const lb_gemm_kernel_info *lb_best_kernel(lb_operand a, lb_operand w, int
   return best;
 }
 
+/* LB_AUTO takes the bit-serial kernel while abits x wbits (plane pairs, one AND and popcount pass
+ * each) is at most the crossover of its ISA on this CPU, and the direct one beyond. */
+static void lb_choices_build(void) {
+  const lb_tuning_row *tuning = lb_cpu_tuning();
+  const char *uarch = lb_cpu_uarch();
+  for (size_t a_kind = 0; a_kind < LB_OPERAND_KINDS; a_kind++) {
+    for (size_t w_kind = 0; w_kind < LB_OPERAND_KINDS; w_kind++) {
+      const lb_operand a = lb_operand_of_kind(a_kind), w = lb_operand_of_kind(w_kind);
+      const lb_gemm_kernel_info *bitserial = lb_best_kernel(a, w, 1, tuning);
+      const lb_gemm_kernel_info *direct = lb_best_kernel(a, w, 0, tuning);
+      const lb_gemm_kernel_info **choice = lb_choices.kernel[a_kind][w_kind];
+      choice[LB_CHOICE_BITSERIAL] = bitserial;
+      choice[LB_CHOICE_DIRECT] = direct;
+      if (bitserial == NULL || direct == NULL) {
+        choice[LB_CHOICE_AUTO] = bitserial != NULL ? bitserial : direct;
+      } else {
+        const unsigned pairs = lb_operand_planes(a) * lb_operand_planes(w);
+        choice[LB_CHOICE_AUTO] =
+            pairs <= lb_crossover_pairs_for(uarch, bitserial->isa) ? bitserial : direct;
+      }
+    }
+  }
+}
+
+const lb_gemm_kernel_info *lb_kernel_choice(lb_operand a, lb_operand w,
+                                            lb_strategy_choice strategy) {
+  pthread_once(&lb_choices.once, lb_choices_build);
+  return lb_choices.kernel[lb_operand_kind(a)][lb_operand_kind(w)][lb_choice_index(strategy)];
+}
+
+int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w) {
+  return kernel != NULL && lb_operand_is_valid(a) && lb_operand_is_valid(w) &&
+         lb_kernel_accepts(kernel, a, w);
+}
+
 const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy) {
-  if (!lb_operand_is_valid(a) || !lb_operand_is_valid(w)) {
+  if (!lb_operand_is_valid(a) || !lb_operand_is_valid(w) ||
+      !lb_strategy_choice_is_valid(strategy)) {
     return NULL;
   }
-  switch (strategy) {
-  case LB_AUTO: {
-    const lb_gemm_kernel_info *bitserial = lb_best_kernel(a, w, 1);
-    const lb_gemm_kernel_info *direct = lb_best_kernel(a, w, 0);
-    if (bitserial == NULL || direct == NULL) {
-      return bitserial != NULL ? bitserial : direct;
-    }
-    const unsigned pairs = lb_operand_planes(a) * lb_operand_planes(w);
-    return pairs <= lb_bitserial_crossover(bitserial->isa) ? bitserial : direct;
-  }
-  case LB_BITSERIAL:
-    return lb_best_kernel(a, w, 1);
-  case LB_DIRECT:
-    return lb_best_kernel(a, w, 0);
-  }
-  return NULL;
+  return lb_kernel_choice(a, w, strategy);
 }

@@ -73,10 +73,18 @@ int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_
 const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy);
 
 /* CPU as detected at run time, e.g. "x86-64 avx2 (znver3)", "aarch64 neon (cortex-a53)".
- * LOWBIT_ISA=<isa> in the environment limits the ISAs to generic and <isa> (LOWBIT_ISA=generic:
- * portable kernels only), read once per process. */
+ * Read once per process from the environment:
+ * - LOWBIT_ISA=<isa> limits the ISAs to generic and <isa> (LOWBIT_ISA=generic: portable kernels
+ *   only);
+ * - LOWBIT_CPU=<uarch> takes the per-CPU data (cache blocks, kernel ranking, LB_AUTO crossover of
+ *   targets/<target>.tuning and .crossover) of <uarch> instead of the detected micro-architecture,
+ *   e.g. LOWBIT_CPU=cortex-a72; a name the data lack gets their default row. */
 const char *lb_cpu_description(void);
 int lb_cpu_has_isa(const char *isa);
+
+/* The micro-architecture whose per-CPU data the runtime uses: LOWBIT_CPU if set, else the detected
+ * one ("znver3", "cortex-a53", "unknown", ...). */
+const char *lb_cpu_uarch(void);
 
 const char *lb_status_string(lb_status status);
 
