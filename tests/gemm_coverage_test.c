@@ -1,8 +1,8 @@
 /* Every built kernel whose ISA this CPU has must have run at least one case somewhere in the
  * suite: a kernel may run none for one abits or one K, but a bound lowered by mistake, a support
  * check that turned false or a kernel dropped from the loops would otherwise pass unnoticed.
- * Sums the case counts the exact and extreme tests leave (support/coverage.h); ctest runs this after
- * them through a fixture. Usage: lowbit-test-gemm-coverage COUNTS_FILE... */
+ * Sums the case counts the exact and extreme tests leave (support/coverage.h); ctest runs this
+ * after them through a fixture. Usage: lowbit-test-gemm-coverage COUNTS_FILE... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +56,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("cpu: %s\n", lb_cpu_description());
-  size_t *cases = calloc(lb_gemm_kernel_count() + 1, sizeof *cases) /* + 1: calloc(0) may be NULL */;
+  /* + 1: calloc(0) may return NULL. */
+  size_t *cases = calloc(lb_gemm_kernel_count() + 1, sizeof *cases);
   if (cases == NULL) {
     fprintf(stderr, "FAIL out of memory\n");
     return 1;

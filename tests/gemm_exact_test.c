@@ -62,7 +62,8 @@ static int chosen_as_asked(const lb_gemm_kernel_info *kernel, lb_strategy_choice
              kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
     case LB_DIRECT: return kernel->strategy == LB_STRATEGY_DIRECT;
     case LB_AUTO:
-      return kernel == lb_gemm_select(a, w, LB_BITSERIAL) || kernel == lb_gemm_select(a, w, LB_DIRECT);
+      return kernel == lb_gemm_select(a, w, LB_BITSERIAL) ||
+             kernel == lb_gemm_select(a, w, LB_DIRECT);
   }
   return 0;
 }
@@ -129,7 +130,8 @@ int main(int argc, char **argv) {
             total.failed++;
             continue;
           }
-          if (!chosen_as_asked(chosen, strategies[s], a, w) || !lb_gemm_kernel_supports(chosen, a, w)) {
+          if (!chosen_as_asked(chosen, strategies[s], a, w) ||
+              !lb_gemm_kernel_supports(chosen, a, w)) {
             fprintf(stderr, "FAIL strategy %d chose %s for a%u%c x w%u%c\n", (int)strategies[s],
                     chosen->name, a.bits, (char)a.encoding, w.bits, (char)w.encoding);
             total.failed++;
