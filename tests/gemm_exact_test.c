@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "support/check.h"
+#include "support/coverage.h"
 
 typedef struct shape {
   size_t m, n, k;
@@ -52,6 +53,21 @@ static void run_configuration(tally *t, const lb_gemm_kernel_info *kernel, lb_st
   }
 }
 
+/* LB_BITSERIAL and LB_DIRECT choose within their family; LB_AUTO takes one of those two choices. */
+static int chosen_as_asked(const lb_gemm_kernel_info *kernel, lb_strategy_choice strategy,
+                           lb_operand a, lb_operand w) {
+  switch (strategy) {
+    case LB_BITSERIAL:
+      return kernel->strategy == LB_STRATEGY_BITSERIAL ||
+             kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+    case LB_DIRECT: return kernel->strategy == LB_STRATEGY_DIRECT;
+    case LB_AUTO:
+      return kernel == lb_gemm_select(a, w, LB_BITSERIAL) ||
+             kernel == lb_gemm_select(a, w, LB_DIRECT);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   char *end = NULL;
   const unsigned long abits = argc == 2 ? strtoul(argv[1], &end, 10) : 0;
@@ -62,6 +78,10 @@ int main(int argc, char **argv) {
   printf("cpu: %s\n", lb_cpu_description());
   uint64_t rng = 0x9e3779b97f4a7c15u ^ abits;
   tally total = {0, 0};
+  lb_test_coverage coverage;
+  if (!lb_test_coverage_open(&coverage)) {
+    return 1;
+  }
 
   for (size_t i = 0; i < lb_gemm_kernel_count(); i++) {
     const lb_gemm_kernel_info *kernel = lb_gemm_kernel_at(i);
@@ -83,10 +103,17 @@ int main(int argc, char **argv) {
         }
       }
     }
-    printf("%-48s %6zu cases\n", kernel->name, total.passed + total.failed - before.passed - before.failed);
+    const size_t cases = total.passed + total.failed - before.passed - before.failed;
+    printf("%-48s %6zu cases\n", kernel->name, cases);
+    lb_test_coverage_add(&coverage, kernel->name, cases);
+  }
+  if (!lb_test_coverage_close(&coverage)) {
+    fprintf(stderr, "FAIL writing the case counts\n");
+    total.failed++;
   }
 
-  /* Coverage: both strategies must serve every bit pair and encoding. */
+  /* Coverage: both strategies must serve every bit pair and encoding, each with a kernel of its
+   * own family; lb_gemm's result alone would not show a fallback to the other. */
   const lb_strategy_choice strategies[] = {LB_BITSERIAL, LB_DIRECT, LB_AUTO};
   lb_encoding aenc[3], wenc[3];
   const size_t na = lb_test_encodings((unsigned)abits, aenc);
@@ -96,11 +123,18 @@ int main(int argc, char **argv) {
       for (size_t ea = 0; ea < na; ea++) {
         for (size_t ew = 0; ew < nw; ew++) {
           const lb_operand a = {(unsigned)abits, aenc[ea]}, w = {wbits, wenc[ew]};
-          if (lb_gemm_select(a, w, strategies[s]) == NULL) {
+          const lb_gemm_kernel_info *chosen = lb_gemm_select(a, w, strategies[s]);
+          if (chosen == NULL) {
             fprintf(stderr, "FAIL no kernel for a%u%c x w%u%c, strategy %d\n", a.bits,
                     (char)a.encoding, w.bits, (char)w.encoding, (int)strategies[s]);
             total.failed++;
             continue;
+          }
+          if (!chosen_as_asked(chosen, strategies[s], a, w) ||
+              !lb_gemm_kernel_supports(chosen, a, w)) {
+            fprintf(stderr, "FAIL strategy %d chose %s for a%u%c x w%u%c\n", (int)strategies[s],
+                    chosen->name, a.bits, (char)a.encoding, w.bits, (char)w.encoding);
+            total.failed++;
           }
           const lb_test_case tc = {NULL, strategies[s], a, w, 9, 11, 300, LB_FILL_RANDOM,
                                    LB_FILL_RANDOM, 2};

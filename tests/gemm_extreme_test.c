@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "support/check.h"
+#include "support/coverage.h"
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -36,6 +37,10 @@ int main(int argc, char **argv) {
   printf("cpu: %s\n", lb_cpu_description());
   uint64_t rng = 42;
   size_t passed = 0, failed = 0;
+  lb_test_coverage coverage;
+  if (!lb_test_coverage_open(&coverage)) {
+    return 1;
+  }
   for (size_t i = 0; i < lb_gemm_kernel_count(); i++) {
     const lb_gemm_kernel_info *kernel = lb_gemm_kernel_at(i);
     if (!lb_cpu_has_isa(kernel->isa)) {
@@ -69,6 +74,11 @@ int main(int argc, char **argv) {
       }
     }
     printf("%-48s %6zu cases\n", kernel->name, passed + failed - before);
+    lb_test_coverage_add(&coverage, kernel->name, passed + failed - before);
+  }
+  if (!lb_test_coverage_close(&coverage)) {
+    fprintf(stderr, "FAIL writing the case counts\n");
+    failed++;
   }
   printf("%zu passed, %zu failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "reference.h"
+#include "trace.h"
 
 const char *lb_test_fill_name(lb_test_fill fill) {
   switch (fill) {
@@ -32,6 +33,25 @@ static void describe(const lb_test_case *tc, const char *why) {
           why, tc->kernel ? tc->kernel->name : "(auto)", (int)tc->strategy, tc->a.bits,
           (char)tc->a.encoding, tc->w.bits, (char)tc->w.encoding, tc->m, tc->n, tc->k,
           lb_test_fill_name(tc->afill), lb_test_fill_name(tc->wfill), tc->threads);
+}
+
+/* Every tile of C takes at least one micro-kernel call; one thread means the caller's own. */
+static int traced_as_allowed(const lb_test_case *tc, lb_test_trace trace) {
+  const size_t tiles = (tc->m + tc->kernel->mr - 1) / tc->kernel->mr *
+                       ((tc->n + tc->kernel->nr - 1) / tc->kernel->nr);
+  const unsigned limit = lb_test_thread_limit(tc->threads);
+  if (trace.calls < tiles) {
+    describe(tc, "the given kernel did not compute every tile");
+    fprintf(stderr, "  %zu micro-kernel calls for %zu tiles\n", trace.calls, tiles);
+    return 0;
+  }
+  if (trace.threads > limit || (limit == 1 && !trace.caller)) {
+    describe(tc, "more threads than allowed");
+    fprintf(stderr, "  %u threads ran the micro-kernel (the caller %s), at most %u allowed\n",
+            trace.threads, trace.caller ? "among them" : "not", limit);
+    return 0;
+  }
+  return 1;
 }
 
 int lb_test_check(const lb_test_case *tc, uint64_t *rng) {
@@ -62,10 +82,16 @@ int lb_test_check(const lb_test_case *tc, uint64_t *rng) {
   for (size_t i = 0; i < tc->m * ldc; i++) {
     c[i] = INT64_C(0x5a5a5a5a5a5a5a5a); /* a kernel that skips an element shows up */
   }
-  const lb_gemm_desc desc = {tc->a, tc->w, tc->strategy, tc->kernel, tc->threads};
+  /* A given kernel runs traced: C could be right from another kernel too. */
+  const lb_gemm_kernel_info *kernel = tc->kernel != NULL ? lb_test_trace_begin(tc->kernel) : NULL;
+  const lb_gemm_desc desc = {tc->a, tc->w, tc->strategy, kernel, tc->threads};
   const lb_status st = lb_gemm(&desc, tc->m, tc->n, tc->k, a, lda, w, ldw, c, ldc);
   if (st != LB_OK) {
     describe(tc, lb_status_string(st));
+    ok = 0;
+    goto done;
+  }
+  if (kernel != NULL && !traced_as_allowed(tc, lb_test_trace_end())) {
     ok = 0;
     goto done;
   }
