@@ -10,24 +10,22 @@
  * an unsaved one. */
 #define VIRTUAL_DIR "/lowbit-gen-check/"
 
-static int is_x86(const char *triple)
-{
+static int is_x86(const char *triple) {
   return strncmp(triple, "x86_64", 6) == 0 ||
          (triple[0] == 'i' && strncmp(triple + 2, "86", 2) == 0);
 }
 
-static void push_all(lb_gen_strings *args, const lb_gen_strings *words)
-{
-  for (size_t i = 0; i < words->count; i++)
+static void push_all(lb_gen_strings *args, const lb_gen_strings *words) {
+  for (size_t i = 0; i < words->count; i++) {
     lb_gen_strings_push(args, words->items[i]);
+  }
 }
 
 /* The compiler arguments of a file of isa: --target, the CPU (x86 clang tunes with -mtune,
  * -mcpu there is unused and would warn), the target's flags, the include folders, C11 and the
  * warnings the build uses. */
 static lb_gen_strings arguments_for(const lb_gen_target *target, const char *cpu, const char *isa,
-                                    const char *include_dir)
-{
+                                    const char *include_dir) {
   lb_gen_strings args = {0};
   char *text = lb_gen_format("--target=%s", target->triple);
   lb_gen_strings_push(&args, text);
@@ -50,19 +48,20 @@ static lb_gen_strings arguments_for(const lb_gen_target *target, const char *cpu
   return args;
 }
 
-static const lb_gen_file *file_named(const lb_gen_files *files, const char *path)
-{
-  if (strncmp(path, VIRTUAL_DIR, strlen(VIRTUAL_DIR)) != 0)
+static const lb_gen_file *file_named(const lb_gen_files *files, const char *path) {
+  if (strncmp(path, VIRTUAL_DIR, strlen(VIRTUAL_DIR)) != 0) {
     return NULL;
-  for (size_t i = 0; i < files->count; i++)
-    if (strcmp(files->items[i].name, path + strlen(VIRTUAL_DIR)) == 0)
+  }
+  for (size_t i = 0; i < files->count; i++) {
+    if (strcmp(files->items[i].name, path + strlen(VIRTUAL_DIR)) == 0) {
       return &files->items[i];
+    }
+  }
   return NULL;
 }
 
 /* Prints a diagnostic at the template line its generated line came from. */
-static void report(const lb_gen_files *files, CXDiagnostic diagnostic)
-{
+static void report(const lb_gen_files *files, CXDiagnostic diagnostic) {
   CXFile file;
   unsigned line, column;
   clang_getSpellingLocation(clang_getDiagnosticLocation(diagnostic), &file, &line, &column, NULL);
@@ -72,8 +71,8 @@ static void report(const lb_gen_files *files, CXDiagnostic diagnostic)
   const char *path = clang_getCString(file_name) ? clang_getCString(file_name) : "<command line>";
   const lb_gen_file *generated = file_named(files, path);
   const char *option_text = clang_getCString(option);
-  char *suffix = option_text && *option_text ? lb_gen_format(" [%s]", option_text)
-                                             : lb_gen_strdup("");
+  char *suffix =
+      option_text && *option_text ? lb_gen_format(" [%s]", option_text) : lb_gen_strdup("");
   if (generated && line >= 1 && line <= generated->content.line_count &&
       generated->content.source_paths[line - 1]) {
     fprintf(stderr, "%s:%d: error: %s%s (in %s:%u)\n", generated->content.source_paths[line - 1],
@@ -90,8 +89,7 @@ static void report(const lb_gen_files *files, CXDiagnostic diagnostic)
 }
 
 size_t lb_gen_check_files(const lb_gen_files *files, const lb_gen_target *target, const char *cpu,
-                          const char *include_dir)
-{
+                          const char *include_dir) {
   CXIndex index = clang_createIndex(0, 0);
   struct CXUnsavedFile *unsaved = lb_gen_alloc(files->count * sizeof *unsaved);
   char **paths = lb_gen_alloc(files->count * sizeof *paths);
@@ -105,8 +103,9 @@ size_t lb_gen_check_files(const lb_gen_files *files, const lb_gen_target *target
   for (size_t i = 0; i < files->count; i++) {
     const lb_gen_file *file = &files->items[i];
     size_t length = strlen(file->name);
-    if (length < 2 || strcmp(file->name + length - 2, ".c") != 0)
+    if (length < 2 || strcmp(file->name + length - 2, ".c") != 0) {
       continue;
+    }
     lb_gen_strings args = arguments_for(target, cpu, file->isa, include_dir);
     CXTranslationUnit unit;
     enum CXErrorCode status = clang_parseTranslationUnit2(

@@ -8,42 +8,43 @@
 static char *command_line;
 
 /* Quotes an argument the way a POSIX shell reads it back; a star-slash would end the banner. */
-static void append_argument(lb_gen_buf *line, const char *arg)
-{
+static void append_argument(lb_gen_buf *line, const char *arg) {
   int plain = *arg != '\0';
-  for (const char *c = arg; *c; c++)
-    if (!isalnum((unsigned char)*c) && !strchr("-_./=:,+@%", *c))
+  for (const char *c = arg; *c; c++) {
+    if (!isalnum((unsigned char)*c) && !strchr("-_./=:,+@%", *c)) {
       plain = 0;
+    }
+  }
   if (plain) {
     lb_gen_buf_puts(line, arg);
     return;
   }
   lb_gen_buf_puts(line, "'");
   for (const char *c = arg; *c; c++) {
-    if (*c == '\'')
+    if (*c == '\'') {
       lb_gen_buf_puts(line, "'\\''");
-    else if (*c == '/' && c > arg && c[-1] == '*')
+    } else if (*c == '/' && c > arg && c[-1] == '*') {
       lb_gen_buf_puts(line, "'/'");
-    else if (*c == '\n')
+    } else if (*c == '\n') {
       lb_gen_buf_puts(line, "'\"\\n\"'");
-    else
+    } else {
       lb_gen_buf_append(line, c, 1);
+    }
   }
   lb_gen_buf_puts(line, "'");
 }
 
 static const char *root;
 
-const char *lb_gen_source_relative(const char *path)
-{
+const char *lb_gen_source_relative(const char *path) {
   size_t length = root ? strlen(root) : 0;
-  if (length && strncmp(path, root, length) == 0 && path[length] == '/')
+  if (length && strncmp(path, root, length) == 0 && path[length] == '/') {
     return path + length + 1;
+  }
   return path;
 }
 
-void lb_gen_set_command_line(int argc, char **argv, const char *source_root)
-{
+void lb_gen_set_command_line(int argc, char **argv, const char *source_root) {
   root = source_root;
   lb_gen_buf line = {0};
   lb_gen_buf_puts(&line, "lowbit-gen");
@@ -52,8 +53,9 @@ void lb_gen_set_command_line(int argc, char **argv, const char *source_root)
       i++;
       continue;
     }
-    if (strncmp(argv[i], "-o", 2) == 0)
+    if (strncmp(argv[i], "-o", 2) == 0) {
       continue;
+    }
     lb_gen_buf_puts(&line, " ");
     const char *equals = strchr(argv[i], '=');
     if (strncmp(argv[i], "--", 2) == 0 && equals) {
@@ -70,8 +72,7 @@ void lb_gen_set_command_line(int argc, char **argv, const char *source_root)
 }
 
 lb_gen_file *lb_gen_files_add(lb_gen_files *files, const char *name, const char *isa,
-                              const char *source)
-{
+                              const char *source) {
   files->items = lb_gen_realloc(files->items, (files->count + 1) * sizeof *files->items);
   lb_gen_file *file = &files->items[files->count++];
   memset(file, 0, sizeof *file);
@@ -89,17 +90,16 @@ lb_gen_file *lb_gen_files_add(lb_gen_files *files, const char *name, const char 
   return file;
 }
 
-static char *guard_of(const char *name)
-{
+static char *guard_of(const char *name) {
   char *guard = lb_gen_format("%s_H", name);
-  for (char *c = guard; *c; c++)
+  for (char *c = guard; *c; c++) {
     *c = (char)toupper((unsigned char)*c);
+  }
   return guard;
 }
 
 static void add_expansion(lb_gen_files *files, const char *file_name, const char *isa,
-                          const lb_gen_template *tmpl, const lb_gen_env *vars)
-{
+                          const lb_gen_template *tmpl, const lb_gen_env *vars) {
   lb_gen_env env = {0};
   lb_gen_env_copy(&env, vars);
   lb_gen_file *file = lb_gen_files_add(files, file_name, isa, lb_gen_template_path(tmpl));
@@ -107,12 +107,12 @@ static void add_expansion(lb_gen_files *files, const char *file_name, const char
 }
 
 void lb_gen_emit_kernel(lb_gen_files *files, const lb_gen_kernel *kernel,
-                        const char *templates_dir)
-{
+                        const char *templates_dir) {
   char *header_path = lb_gen_format("%s/%s", templates_dir, kernel->op->header_template);
   lb_gen_template *header = lb_gen_template_load(header_path);
-  if (!header)
+  if (!header) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "template not found: %s", header_path);
+  }
   lb_gen_env header_vars = {0};
   lb_gen_env_copy(&header_vars, &kernel->vars);
   char *guard = guard_of(kernel->name);

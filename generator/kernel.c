@@ -5,8 +5,7 @@
 
 #include "util.h"
 
-lb_gen_kernel *lb_gen_kernel_new(const lb_gen_op *op)
-{
+lb_gen_kernel *lb_gen_kernel_new(const lb_gen_op *op) {
   lb_gen_kernel *kernel = lb_gen_alloc(sizeof *kernel);
   memset(kernel, 0, sizeof *kernel);
   kernel->op = op;
@@ -14,11 +13,11 @@ lb_gen_kernel *lb_gen_kernel_new(const lb_gen_op *op)
 }
 
 lb_gen_key_status lb_gen_kernel_set(lb_gen_kernel *kernel, const char *key, const char *value,
-                                    const char **reason)
-{
+                                    const char **reason) {
   *reason = NULL;
-  if (lb_gen_strings_contains(&kernel->given, key))
+  if (lb_gen_strings_contains(&kernel->given, key)) {
     return LB_GEN_KEY_TWICE;
+  }
   if (strcmp(key, "isa") == 0) {
     if (!*value) {
       *reason = "an isa name, e.g. avx2";
@@ -29,11 +28,13 @@ lb_gen_key_status lb_gen_kernel_set(lb_gen_kernel *kernel, const char *key, cons
     return LB_GEN_KEY_SET;
   }
   const lb_gen_key *spec_key = lb_gen_op_key(kernel->op, key);
-  if (!spec_key)
+  if (!spec_key) {
     return LB_GEN_KEY_UNKNOWN;
+  }
   *reason = spec_key->parse(spec_key, value, &kernel->vars);
-  if (*reason)
+  if (*reason) {
     return LB_GEN_KEY_BAD;
+  }
   lb_gen_strings_push(&kernel->given, key);
   /* The suffix spells the parsed value, so that kunroll=02 and kunroll=2 name one kernel. */
   char *parsed = spec_key->suffix
@@ -41,8 +42,8 @@ lb_gen_key_status lb_gen_kernel_set(lb_gen_kernel *kernel, const char *key, cons
                      : NULL;
   if (parsed && strcmp(parsed, spec_key->fallback) != 0) {
     const lb_gen_value *schedule = lb_gen_env_get(&kernel->vars, "SCHEDULE");
-    char *suffix = lb_gen_format("%s_%s%s", schedule ? schedule->string : "", spec_key->suffix,
-                                 parsed);
+    char *suffix =
+        lb_gen_format("%s_%s%s", schedule ? schedule->string : "", spec_key->suffix, parsed);
     lb_gen_env_set_string(&kernel->vars, "SCHEDULE", suffix);
     lb_gen_free(suffix);
   }
@@ -50,28 +51,30 @@ lb_gen_key_status lb_gen_kernel_set(lb_gen_kernel *kernel, const char *key, cons
   return LB_GEN_KEY_SET;
 }
 
-char *lb_gen_kernel_finish(lb_gen_kernel *kernel, int flag_style)
-{
+char *lb_gen_kernel_finish(lb_gen_kernel *kernel, int flag_style) {
   const lb_gen_op *op = kernel->op;
   for (const lb_gen_key *key = op->keys; key->name; key++) {
-    if (lb_gen_strings_contains(&kernel->given, key->name))
+    if (lb_gen_strings_contains(&kernel->given, key->name)) {
       continue;
-    if (!key->fallback)
+    }
+    if (!key->fallback) {
       return lb_gen_format(flag_style ? "--op %s needs --%s (%s)" : "%s needs %s= (%s)", op->name,
                            key->name, key->help);
+    }
     const char *reason = key->parse(key, key->fallback, &kernel->vars);
-    if (reason)
+    if (reason) {
       lb_gen_fail(LB_GEN_EXIT_CHECK, "op %s: the fallback of %s is refused: %s", op->name,
                   key->name, reason);
+    }
   }
-  if (!lb_gen_env_get(&kernel->vars, "SCHEDULE"))
+  if (!lb_gen_env_get(&kernel->vars, "SCHEDULE")) {
     lb_gen_env_set_string(&kernel->vars, "SCHEDULE", "");
+  }
   const char *problem = op->check ? op->check(&kernel->vars, &kernel->given) : NULL;
   return problem ? lb_gen_strdup(problem) : NULL;
 }
 
-lb_gen_kernel *lb_gen_kernel_parse(const char *line, const char *default_isa, char **message)
-{
+lb_gen_kernel *lb_gen_kernel_parse(const char *line, const char *default_isa, char **message) {
   char *text = lb_gen_strdup(line);
   char *save;
   char *word = strtok_r(text, " \t\r", &save);
@@ -85,8 +88,9 @@ lb_gen_kernel *lb_gen_kernel_parse(const char *line, const char *default_isa, ch
     return NULL;
   }
   lb_gen_kernel *kernel = lb_gen_kernel_new(op);
-  if (default_isa)
+  if (default_isa) {
     kernel->isa = lb_gen_strdup(default_isa);
+  }
   while (!*message && (word = strtok_r(NULL, " \t\r", &save))) {
     char *equals = strchr(word, '=');
     if (!equals || equals == word) {
@@ -102,22 +106,23 @@ lb_gen_kernel *lb_gen_kernel_parse(const char *line, const char *default_isa, ch
     case LB_GEN_KEY_BAD: *message = lb_gen_format("%s=%s: %s", word, equals + 1, reason); break;
     }
   }
-  if (!*message)
+  if (!*message) {
     *message = lb_gen_kernel_finish(kernel, 0);
+  }
   lb_gen_free(text);
   return *message ? NULL : kernel;
 }
 
-lb_gen_kernel *lb_gen_kernels_find(const lb_gen_kernels *list, const char *name)
-{
-  for (size_t i = 0; i < list->count; i++)
-    if (strcmp(list->items[i]->name, name) == 0)
+lb_gen_kernel *lb_gen_kernels_find(const lb_gen_kernels *list, const char *name) {
+  for (size_t i = 0; i < list->count; i++) {
+    if (strcmp(list->items[i]->name, name) == 0) {
       return list->items[i];
+    }
+  }
   return NULL;
 }
 
-void lb_gen_kernels_push(lb_gen_kernels *list, lb_gen_kernel *kernel)
-{
+void lb_gen_kernels_push(lb_gen_kernels *list, lb_gen_kernel *kernel) {
   list->items = lb_gen_realloc(list->items, (list->count + 1) * sizeof *list->items);
   list->items[list->count++] = kernel;
 }
@@ -125,8 +130,7 @@ void lb_gen_kernels_push(lb_gen_kernels *list, lb_gen_kernel *kernel)
 /* Where the op's own ${}-texts are evaluated, for error messages. */
 #define OP_TABLE "generator/ops.c"
 
-static void set_target_variables(lb_gen_kernel *kernel, const lb_gen_context *context)
-{
+static void set_target_variables(lb_gen_kernel *kernel, const lb_gen_context *context) {
   lb_gen_env *vars = &kernel->vars;
   lb_gen_env_set_string(vars, "ISA", kernel->isa);
   lb_gen_env_set_string(vars, "TARGET", context->target->name);
@@ -135,53 +139,58 @@ static void set_target_variables(lb_gen_kernel *kernel, const lb_gen_context *co
   lb_gen_env_set_number(vars, "VREGS", lb_gen_target_vregs(context->target, kernel->isa));
 }
 
-static void evaluate_defaults(lb_gen_kernel *kernel)
-{
+static void evaluate_defaults(lb_gen_kernel *kernel) {
   for (const char *const *line = kernel->op->defaults; line && *line; line++) {
     const char *equals = strchr(*line, '=');
     char *name = lb_gen_strndup(*line, (size_t)(equals - *line));
-    for (size_t length = strlen(name); length > 0 && isspace((unsigned char)name[length - 1]);)
+    for (size_t length = strlen(name); length > 0 && isspace((unsigned char)name[length - 1]);) {
       name[--length] = '\0';
+    }
     lb_gen_value value = lb_gen_eval(equals + 1, &kernel->vars, OP_TABLE, 0);
     lb_gen_env_set(&kernel->vars, name, value);
-    if (value.is_string)
+    if (value.is_string) {
       lb_gen_free((char *)value.string);
+    }
     lb_gen_free(name);
   }
 }
 
-static void check_metadata(lb_gen_kernel *kernel)
-{
+static void check_metadata(lb_gen_kernel *kernel) {
   const char *path = lb_gen_template_path(kernel->tmpl);
   for (const char *const *variable = kernel->op->required_metadata; variable && *variable;
        variable++) {
     const lb_gen_value *value = lb_gen_env_get(&kernel->vars, *variable);
-    if (!value)
+    if (!value) {
       lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, 1, "the template's header $let lines must define %s",
                      *variable);
-    if (value->is_string || value->number < 1)
+    }
+    if (value->is_string || value->number < 1) {
       lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, 1, "%s must be a positive number", *variable);
+    }
   }
-  const char *problem = kernel->op->check_metadata ? kernel->op->check_metadata(&kernel->vars)
-                                                   : NULL;
-  if (problem)
+  const char *problem =
+      kernel->op->check_metadata ? kernel->op->check_metadata(&kernel->vars) : NULL;
+  if (problem) {
     lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, 1, "%s", problem);
+  }
   for (const char *const *variable = kernel->op->code_variables; variable && *variable;
-       variable++)
-    if (!lb_gen_code_variables(&kernel->vars, *variable))
+       variable++) {
+    if (!lb_gen_code_variables(&kernel->vars, *variable)) {
       lb_gen_fail_at(LB_GEN_EXIT_CHECK, path, 1, "%s is not a code format", *variable);
+    }
+  }
 }
 
 static void resolve_derived(lb_gen_kernel *kernel, const lb_gen_context *context,
-                            const char *needed_by, lb_gen_kernels *all)
-{
+                            const char *needed_by, lb_gen_kernels *all) {
   for (const lb_gen_derived *derived = kernel->op->derives; derived && derived->variable;
        derived++) {
     char *line = lb_gen_substitute(derived->line, &kernel->vars, OP_TABLE, 0);
     char *message;
     lb_gen_kernel *child = lb_gen_kernel_parse(line, kernel->isa, &message);
-    if (!child)
+    if (!child) {
       lb_gen_fail(LB_GEN_EXIT_CHECK, "%s derives '%s': %s", kernel->name, line, message);
+    }
     child = lb_gen_kernel_resolve(child, context, needed_by, all);
     lb_gen_env_set_string(&kernel->vars, derived->variable, child->name);
     lb_gen_free(line);
@@ -189,21 +198,22 @@ static void resolve_derived(lb_gen_kernel *kernel, const lb_gen_context *context
 }
 
 lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context *context,
-                                     const char *needed_by, lb_gen_kernels *all)
-{
+                                     const char *needed_by, lb_gen_kernels *all) {
   set_target_variables(kernel, context);
   evaluate_defaults(kernel);
   /* Code variables known before the metadata (from the keys or the defaults) serve its $assert
    * lines too; the metadata may still redefine a code, so they are derived again after it. */
   for (const char *const *variable = kernel->op->code_variables; variable && *variable;
-       variable++)
+       variable++) {
     lb_gen_code_variables(&kernel->vars, *variable);
+  }
   char *relative = lb_gen_substitute(kernel->op->source_template, &kernel->vars, OP_TABLE, 0);
   char *path = lb_gen_format("%s/%s", context->templates_dir, relative);
   kernel->tmpl = lb_gen_template_load(path);
-  if (!kernel->tmpl)
+  if (!kernel->tmpl) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "template not found: %s%s%s%s", path,
                 needed_by ? " (needed by " : "", needed_by ? needed_by : "", needed_by ? ")" : "");
+  }
   lb_gen_free(relative);
   lb_gen_free(path);
   lb_gen_template_metadata(kernel->tmpl, &kernel->vars);
@@ -215,8 +225,9 @@ lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context
   lb_gen_free(header);
   resolve_derived(kernel, context, needed_by, all);
   lb_gen_kernel *known = lb_gen_kernels_find(all, kernel->name);
-  if (known)
+  if (known) {
     return known;
+  }
   lb_gen_kernels_push(all, kernel);
   return kernel;
 }

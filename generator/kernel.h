@@ -30,8 +30,12 @@ typedef struct lb_gen_context {
   const char *cpu;
 } lb_gen_context;
 
-typedef enum lb_gen_key_status { LB_GEN_KEY_SET, LB_GEN_KEY_UNKNOWN, LB_GEN_KEY_TWICE,
-                                 LB_GEN_KEY_BAD } lb_gen_key_status;
+typedef enum lb_gen_key_status {
+  LB_GEN_KEY_SET,
+  LB_GEN_KEY_UNKNOWN,
+  LB_GEN_KEY_TWICE,
+  LB_GEN_KEY_BAD
+} lb_gen_key_status;
 
 lb_gen_kernel *lb_gen_kernel_new(const lb_gen_op *op);
 /* Sets one key (`isa` is a key of every op); *reason says why a bad value is bad. */

@@ -8,18 +8,17 @@
 typedef struct lb_gen_key lb_gen_key;
 
 /* Sets the key's variables from text; NULL, or the reason text is not a value of the key. */
-typedef const char *(*lb_gen_key_parser)(const lb_gen_key *key, const char *text,
-                                         lb_gen_env *vars);
+typedef const char *(*lb_gen_key_parser)(const lb_gen_key *key, const char *text, lb_gen_env *vars);
 
 struct lb_gen_key {
-  const char *name;         /* spec key and command-line flag (--name) */
+  const char *name; /* spec key and command-line flag (--name) */
   lb_gen_key_parser parse;
-  const char *variable;     /* the variable it sets (operands: the prefix of their variables) */
-  const char *fallback;     /* parsed when the key is not given; NULL: the key is required */
-  const char *choices;      /* lb_gen_parse_choice: the words allowed, blank-separated */
-  unsigned limit;           /* lb_gen_parse_count: the largest value */
-  const char *suffix;       /* a schedule key: the kernel name gains _<suffix><value> when the
-                               value is not the fallback; NULL: not a schedule key */
+  const char *variable; /* the variable it sets (operands: the prefix of their variables) */
+  const char *fallback; /* parsed when the key is not given; NULL: the key is required */
+  const char *choices;  /* lb_gen_parse_choice: the words allowed, blank-separated */
+  unsigned limit;       /* lb_gen_parse_count: the largest value */
+  const char *suffix;   /* a schedule key: the kernel name gains _<suffix><value> when the
+                           value is not the fallback; NULL: not a schedule key */
   const char *help;
 };
 

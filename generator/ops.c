@@ -5,77 +5,94 @@
 #include <string.h>
 
 /* The narrowest code bits of a direct format's panels. */
-static unsigned format_bits(const char *format)
-{
-  return strcmp(format, "s16") == 0 ? 16 : 8;
-}
+static unsigned format_bits(const char *format) { return strcmp(format, "s16") == 0 ? 16 : 8; }
 
-static const char *string_of(const lb_gen_env *vars, const char *name)
-{
+static const char *string_of(const lb_gen_env *vars, const char *name) {
   return lb_gen_env_get(vars, name)->string;
 }
 
-static int64_t number_of(const lb_gen_env *vars, const char *name)
-{
+static int64_t number_of(const lb_gen_env *vars, const char *name) {
   return lb_gen_env_get(vars, name)->number;
 }
 
-static const char *gemm_check(const lb_gen_env *vars, const lb_gen_strings *given)
-{
+static const char *gemm_check(const lb_gen_env *vars, const lb_gen_strings *given) {
   const char *strategy = string_of(vars, "STRATEGY"), *format = string_of(vars, "FORMAT");
   if (strcmp(strategy, "direct") == 0) {
-    if (!*format)
+    if (!*format) {
       return "a direct kernel needs a format: s8, u8s8 or s16";
+    }
     /* Any operand of up to 8 bits fits an 8-bit code after the runtime's offset. */
     if (number_of(vars, "ABITS") > format_bits(format) ||
-        number_of(vars, "WBITS") > format_bits(format))
+        number_of(vars, "WBITS") > format_bits(format)) {
       return "the direct format cannot hold codes of that many bits";
+    }
     return NULL;
   }
-  if (*format)
+  if (*format) {
     return "format applies to direct kernels only";
-  if (!lb_gen_strings_contains(given, "a") || !lb_gen_strings_contains(given, "w"))
+  }
+  if (!lb_gen_strings_contains(given, "a") || !lb_gen_strings_contains(given, "w")) {
     return "a bit-serial kernel needs both operands, a and w";
+  }
   if (strcmp(strategy, "bitserial-xor") == 0 &&
-      (strcmp(string_of(vars, "AENC"), "b") != 0 || strcmp(string_of(vars, "WENC"), "b") != 0))
+      (strcmp(string_of(vars, "AENC"), "b") != 0 || strcmp(string_of(vars, "WENC"), "b") != 0)) {
     return "bitserial-xor needs bipolar operands on both sides: a=1b w=1b";
+  }
   return NULL;
 }
 
 /* K elements per block beyond this is a typo, not a layout. */
 enum { MAX_KBLOCK = 4096 };
 
-static const char *gemm_check_metadata(const lb_gen_env *vars)
-{
+static const char *gemm_check_metadata(const lb_gen_env *vars) {
   int64_t kblock = number_of(vars, "KBLOCK");
-  if (kblock > MAX_KBLOCK)
+  if (kblock > MAX_KBLOCK) {
     return "KBLOCK is at most 4096";
-  if (strcmp(string_of(vars, "STRATEGY"), "direct") != 0 && kblock % 64 != 0)
+  }
+  if (strcmp(string_of(vars, "STRATEGY"), "direct") != 0 && kblock % 64 != 0) {
     return "a bit-serial KBLOCK is a multiple of 64";
+  }
   return NULL;
 }
 
-static const char *pack_check(const lb_gen_env *vars, const lb_gen_strings *given)
-{
+static const char *pack_check(const lb_gen_env *vars, const lb_gen_strings *given) {
   (void)given;
-  if (strcmp(string_of(vars, "CODE"), "bitplanes") == 0 && number_of(vars, "KBLOCK") % 64 != 0)
+  if (strcmp(string_of(vars, "CODE"), "bitplanes") == 0 && number_of(vars, "KBLOCK") % 64 != 0) {
     return "a bit-plane kblock is a multiple of 64";
+  }
   return NULL;
 }
 
 static const lb_gen_key gemm_keys[] = {
-    {.name = "strategy", .parse = lb_gen_parse_choice, .variable = "STRATEGY",
+    {.name = "strategy",
+     .parse = lb_gen_parse_choice,
+     .variable = "STRATEGY",
      .choices = "bitserial bitserial-xor direct",
      .help = "bitserial (AND), bitserial-xor (bipolar x bipolar), direct (SIMD multiply)"},
     {.name = "tile", .parse = lb_gen_parse_tile, .help = "register tile MRxNR, e.g. 4x4"},
-    {.name = "a", .parse = lb_gen_parse_operand, .variable = "A", .fallback = "any",
+    {.name = "a",
+     .parse = lb_gen_parse_operand,
+     .variable = "A",
+     .fallback = "any",
      .help = "A operand: any (planes at run time) or <bits><u|s|b>, e.g. 2u; direct: optional"},
-    {.name = "w", .parse = lb_gen_parse_operand, .variable = "W", .fallback = "any",
+    {.name = "w",
+     .parse = lb_gen_parse_operand,
+     .variable = "W",
+     .fallback = "any",
      .help = "W operand, as a"},
-    {.name = "format", .parse = lb_gen_parse_choice, .variable = "FORMAT", .fallback = "",
-     .choices = "s8 u8s8 s16", .help = "direct: panel codes s8, u8s8 (A u8, W s8) or s16"},
-    {.name = "kunroll", .parse = lb_gen_parse_count, .variable = "KUNROLL", .fallback = "1",
-     .limit = 8, .suffix = "u", .help = "schedule: K blocks per pass of the inner loop"},
+    {.name = "format",
+     .parse = lb_gen_parse_choice,
+     .variable = "FORMAT",
+     .fallback = "",
+     .choices = "s8 u8s8 s16",
+     .help = "direct: panel codes s8, u8s8 (A u8, W s8) or s16"},
+    {.name = "kunroll",
+     .parse = lb_gen_parse_count,
+     .variable = "KUNROLL",
+     .fallback = "1",
+     .limit = 8,
+     .suffix = "u",
+     .help = "schedule: K blocks per pass of the inner loop"},
     {.name = NULL},
 };
 
@@ -97,22 +114,33 @@ static const lb_gen_derived gemm_derives[] = {
     {"PACK_A", "pack code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
     {"PACK_W", "pack code=${W_CODE} rows=${NR} kblock=${KBLOCK}"},
     {"PACK_A_INDIRECT", "pack-indirect code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
+    {"PACK_A_QUANTIZE", "pack-quantize code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
     {NULL, NULL},
 };
 
 static const lb_gen_key pack_keys[] = {
-    {.name = "code", .parse = lb_gen_parse_choice, .variable = "CODE",
-     .choices = "bitplanes s8 u8 s16", .help = "panel codes"},
-    {.name = "rows", .parse = lb_gen_parse_count, .variable = "R", .limit = 64,
+    {.name = "code",
+     .parse = lb_gen_parse_choice,
+     .variable = "CODE",
+     .choices = "bitplanes s8 u8 s16",
+     .help = "panel codes"},
+    {.name = "rows",
+     .parse = lb_gen_parse_count,
+     .variable = "R",
+     .limit = 64,
      .help = "rows of the panel"},
-    {.name = "kblock", .parse = lb_gen_parse_count, .variable = "KBLOCK", .limit = MAX_KBLOCK,
+    {.name = "kblock",
+     .parse = lb_gen_parse_count,
+     .variable = "KBLOCK",
+     .limit = MAX_KBLOCK,
      .help = "K elements (bits for bit planes) per block"},
     {.name = NULL},
 };
 
 static const char *const pack_codes[] = {"CODE", NULL};
 
-static const lb_gen_derived pack_indirect_derives[] = {
+/* pack-indirect and pack-quantize gather K chunks for the ISA's own pack kernel. */
+static const lb_gen_derived gather_derives[] = {
     {"PACK", "pack code=${CODE} rows=${R} kblock=${KBLOCK}"},
     {NULL, NULL},
 };
@@ -143,15 +171,15 @@ static const lb_gen_op ops[] = {
             ".wenc = ${WENC == \"\" ? \"0\" : \"'\" + WENC + \"'\"}, .mr = ${MR}, .nr = ${NR}, "
             ".kblock = ${KBLOCK}, .a_format = ${A_CODE_ENUM}, .w_format = ${W_CODE_ENUM}, "
             ".max_abs_product = INT64_C(${MAX_ABS_PRODUCT}), .ukernel = ${NAME}, "
-            ".pack_a = ${PACK_A}, .pack_w = ${PACK_W}, .pack_a_indirect = ${PACK_A_INDIRECT}},",
+            ".pack_a = ${PACK_A}, .pack_w = ${PACK_W}, .pack_a_indirect = ${PACK_A_INDIRECT}, "
+            ".pack_a_quantize = ${PACK_A_QUANTIZE}},",
     },
     {
         .name = "pack",
         .summary = "packs rows of a row-major matrix into panels",
         .keys = pack_keys,
         .check = pack_check,
-        .source_template =
-            "${ISA}/pack-${CODE == \"bitplanes\" ? \"bitplanes\" : \"direct\"}.c.in",
+        .source_template = "${ISA}/pack-${CODE == \"bitplanes\" ? \"bitplanes\" : \"direct\"}.c.in",
         .header_template = "common/pack.h.in",
         .code_variables = pack_codes,
         .name_format = "lb_pack_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
@@ -165,36 +193,48 @@ static const lb_gen_op ops[] = {
         .header_template = "common/pack-indirect.h.in",
         .code_variables = pack_codes,
         .name_format = "lb_pack_indirect_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
-        .derives = pack_indirect_derives,
+        .derives = gather_derives,
+    },
+    {
+        .name = "pack-quantize",
+        .summary = "quantizes float runs through pointers and packs them, in one pass",
+        .keys = pack_keys,
+        .check = pack_check,
+        .source_template = "common/pack-quantize.c.in",
+        .header_template = "common/pack-quantize.h.in",
+        .code_variables = pack_codes,
+        .name_format = "lb_pack_quantize_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
+        .derives = gather_derives,
     },
 };
 
-const lb_gen_op *lb_gen_ops(size_t *count)
-{
+const lb_gen_op *lb_gen_ops(size_t *count) {
   *count = sizeof ops / sizeof ops[0];
   return ops;
 }
 
-const lb_gen_op *lb_gen_op_find(const char *name)
-{
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-    if (strcmp(ops[i].name, name) == 0)
+const lb_gen_op *lb_gen_op_find(const char *name) {
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    if (strcmp(ops[i].name, name) == 0) {
       return &ops[i];
+    }
+  }
   return NULL;
 }
 
-const lb_gen_key *lb_gen_op_key(const lb_gen_op *op, const char *name)
-{
-  for (const lb_gen_key *key = op->keys; key->name; key++)
-    if (strcmp(key->name, name) == 0)
+const lb_gen_key *lb_gen_op_key(const lb_gen_op *op, const char *name) {
+  for (const lb_gen_key *key = op->keys; key->name; key++) {
+    if (strcmp(key->name, name) == 0) {
       return key;
+    }
+  }
   return NULL;
 }
 
-char *lb_gen_op_names(void)
-{
+char *lb_gen_op_names(void) {
   lb_gen_buf names = {0};
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     lb_gen_buf_printf(&names, "%s%s", i ? ", " : "", ops[i].name);
+  }
   return names.data;
 }

@@ -33,7 +33,7 @@ typedef struct lb_gen_op {
   const char *(*check_metadata)(const lb_gen_env *vars);
   /* Variables holding code formats: each X gains X_TYPE, X_ENUM, X_BYTES, X_MIN, X_MAX. */
   const char *const *code_variables;
-  const char *name_format; /* ${}-text: the kernel's name */
+  const char *name_format;       /* ${}-text: the kernel's name */
   const lb_gen_derived *derives; /* ends with a NULL variable; may be NULL */
   /* The registry table of the op's kernels: `const <registry_type> <registry>[]` and
    * `const size_t <registry>_count`, one row (${}-text) per kernel; NULL: not registered. */

@@ -5,19 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *strip(char *text)
-{
-  while (*text == ' ' || *text == '\t')
+static char *strip(char *text) {
+  while (*text == ' ' || *text == '\t') {
     text++;
+  }
   size_t length = strlen(text);
-  while (length > 0 && strchr(" \t\r", text[length - 1]))
+  while (length > 0 && strchr(" \t\r", text[length - 1])) {
     text[--length] = '\0';
+  }
   return text;
 }
 
 static void set_key(lb_gen_target *target, const char *path, int line, const char *key,
-                    const char *value)
-{
+                    const char *value) {
   if (strcmp(key, "name") == 0) {
     target->name = lb_gen_strdup(value);
   } else if (strcmp(key, "triple") == 0) {
@@ -39,8 +39,9 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
   } else if (strncmp(key, "vregs.", 6) == 0 && key[6]) {
     char *end;
     unsigned long count = strtoul(value, &end, 10);
-    if (!*value || *end || count < 1 || count > 64)
+    if (!*value || *end || count < 1 || count > 64) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "%s must be a register count in 1..64", key);
+    }
     size_t index = target->vreg_isas.count;
     lb_gen_strings_push(&target->vreg_isas, key + 6);
     target->vregs = lb_gen_realloc(target->vregs, (index + 1) * sizeof *target->vregs);
@@ -54,80 +55,89 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
   }
 }
 
-lb_gen_target *lb_gen_target_load(const char *dir, const char *name)
-{
+lb_gen_target *lb_gen_target_load(const char *dir, const char *name) {
   char *path = lb_gen_format("%s/%s.target", dir, name);
   char *content = strchr(name, '/') ? NULL : lb_gen_read_file(path, NULL);
-  if (!content)
+  if (!content) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown target '%s' (no %s; see --list-targets)", name, path);
+  }
   lb_gen_target *target = lb_gen_alloc(sizeof *target);
   int line = 0;
   for (char *text = content; text;) {
     char *end = strchr(text, '\n');
-    if (end)
+    if (end) {
       *end = '\0';
+    }
     line++;
     char *hash = strchr(text, '#');
-    if (hash)
+    if (hash) {
       *hash = '\0';
+    }
     char *body = strip(text);
     if (*body) {
       char *equals = strchr(body, '=');
-      if (!equals)
+      if (!equals) {
         lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "expected 'key = value'");
+      }
       *equals = '\0';
       set_key(target, path, line, strip(body), strip(equals + 1));
     }
     text = end ? end + 1 : NULL;
   }
-  if (!target->name || strcmp(target->name, name) != 0)
+  if (!target->name || strcmp(target->name, name) != 0) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'name' must be %s", path, name);
-  if (!target->triple || !*target->triple)
+  }
+  if (!target->triple || !*target->triple) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'triple' is missing", path);
-  if (target->cpus.count == 0)
+  }
+  if (target->cpus.count == 0) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'cpus' is missing", path);
-  if (target->isas.count == 0)
+  }
+  if (target->isas.count == 0) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'isas' is missing", path);
-  if (!target->arch || !*target->arch)
+  }
+  if (!target->arch || !*target->arch) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'arch' is missing", path);
+  }
   lb_gen_free(content);
   lb_gen_free(path);
   return target;
 }
 
-const lb_gen_strings *lb_gen_target_isa_flags(const lb_gen_target *target, const char *isa)
-{
+const lb_gen_strings *lb_gen_target_isa_flags(const lb_gen_target *target, const char *isa) {
   static const lb_gen_strings none = {NULL, 0};
-  for (size_t i = 0; i < target->isa_flag_names.count; i++)
-    if (strcmp(target->isa_flag_names.items[i], isa) == 0)
+  for (size_t i = 0; i < target->isa_flag_names.count; i++) {
+    if (strcmp(target->isa_flag_names.items[i], isa) == 0) {
       return &target->isa_flags[i];
+    }
+  }
   return &none;
 }
 
-unsigned lb_gen_target_vregs(const lb_gen_target *target, const char *isa)
-{
-  for (size_t i = 0; i < target->vreg_isas.count; i++)
-    if (strcmp(target->vreg_isas.items[i], isa) == 0)
+unsigned lb_gen_target_vregs(const lb_gen_target *target, const char *isa) {
+  for (size_t i = 0; i < target->vreg_isas.count; i++) {
+    if (strcmp(target->vreg_isas.items[i], isa) == 0) {
       return target->vregs[i];
+    }
+  }
   return 0;
 }
 
-static int compare_names(const void *a, const void *b)
-{
+static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void print_words(const lb_gen_strings *words)
-{
-  for (size_t i = 0; i < words->count; i++)
+static void print_words(const lb_gen_strings *words) {
+  for (size_t i = 0; i < words->count; i++) {
     printf("%s%s", i ? " " : "", words->items[i]);
+  }
 }
 
-void lb_gen_target_list(const char *dir)
-{
+void lb_gen_target_list(const char *dir) {
   DIR *folder = opendir(dir);
-  if (!folder)
+  if (!folder) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "cannot read the targets folder %s", dir);
+  }
   lb_gen_strings names = {0};
   const struct dirent *entry;
   while ((entry = readdir(folder))) {

@@ -7,13 +7,13 @@
 typedef struct lb_gen_target {
   char *name;
   char *triple;
-  lb_gen_strings cpus;     /* the first is the default --mcpu */
-  lb_gen_strings cflags;   /* every file of the target */
+  lb_gen_strings cpus;   /* the first is the default --mcpu */
+  lb_gen_strings cflags; /* every file of the target */
   lb_gen_strings isas;
   lb_gen_strings isa_flag_names; /* cflags.<isa>: isa_flag_names[i] owns isa_flags[i] */
   lb_gen_strings *isa_flags;
-  char *arch;                /* x86_64, aarch64, armv7: the templates' ARCH */
-  lb_gen_strings vreg_isas;  /* vregs.<isa>: vreg_isas[i] has vregs[i] vector registers */
+  char *arch;               /* x86_64, aarch64, armv7: the templates' ARCH */
+  lb_gen_strings vreg_isas; /* vregs.<isa>: vreg_isas[i] has vregs[i] vector registers */
   unsigned *vregs;
   char *qemu;
   char *toolchain;

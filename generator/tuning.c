@@ -56,21 +56,23 @@ typedef struct data_file {
   int end_line; /* where a missing line is reported */
 } data_file;
 
-static data_file read_data_file(const char *dir, const char *name, const char *suffix)
-{
+static data_file read_data_file(const char *dir, const char *name, const char *suffix) {
   data_file file = {lb_gen_format("%s/%s%s", dir, name, suffix), NULL, 0, 0};
   char *content = lb_gen_read_file(file.path, NULL);
-  if (!content)
+  if (!content) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "cannot read %s (every target has one)", file.path);
+  }
   int number = 0;
   for (char *text = content; text;) {
     char *end = strchr(text, '\n');
-    if (end)
+    if (end) {
       *end = '\0';
+    }
     number++;
     char *cut = strpbrk(text, "#\r");
-    if (cut)
+    if (cut) {
       *cut = '\0';
+    }
     lb_gen_strings words = {0};
     lb_gen_strings_split(&words, text);
     if (words.count) {
@@ -85,43 +87,46 @@ static data_file read_data_file(const char *dir, const char *name, const char *s
 }
 
 /* Cuts a key=value word at its '=' and returns the value. */
-static const char *value_of(const data_file *file, int line, char *word)
-{
+static const char *value_of(const data_file *file, int line, char *word) {
   char *equals = strchr(word, '=');
-  if (!equals || equals == word || !equals[1])
+  if (!equals || equals == word || !equals[1]) {
     lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line, "expected key=value, not '%s'", word);
+  }
   *equals = '\0';
   return equals + 1;
 }
 
 /* The cpu= word that starts every line. */
-static const char *cpu_of(const data_file *file, const data_line *line)
-{
+static const char *cpu_of(const data_file *file, const data_line *line) {
   char *word = line->words.items[0];
   const char *cpu = value_of(file, line->number, word);
-  if (strcmp(word, "cpu") != 0)
+  if (strcmp(word, "cpu") != 0) {
     lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
                    "a line starts with cpu=<micro-architecture|default>, not %s=", word);
+  }
   int plain = strlen(cpu) <= MAX_CPU_NAME;
-  for (const char *c = cpu; *c; c++)
-    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("-_.", *c))
+  for (const char *c = cpu; *c; c++) {
+    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("-_.", *c)) {
       plain = 0;
-  if (!plain)
+    }
+  }
+  if (!plain) {
     lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
                    "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'", cpu,
                    MAX_CPU_NAME);
+  }
   return cpu;
 }
 
 /* A decimal number below MAX_COUNT, with K (2^10) or M (2^20) after it when sizes are allowed. */
-static int parse_number(const char *text, int size_suffix, unsigned long long *value)
-{
+static int parse_number(const char *text, int size_suffix, unsigned long long *value) {
   *value = 0;
   const char *c = text;
   for (; isdigit((unsigned char)*c); c++) {
     *value = *value * 10 + (unsigned long long)(*c - '0');
-    if (*value >= MAX_COUNT)
+    if (*value >= MAX_COUNT) {
       return 0;
+    }
   }
   if (size_suffix && (*c == 'K' || *c == 'M')) {
     *value <<= *c == 'K' ? 10 : 20;
@@ -130,81 +135,94 @@ static int parse_number(const char *text, int size_suffix, unsigned long long *v
   return c > text && *c == '\0' && *value < MAX_COUNT;
 }
 
-static void parse_rank(const data_file *file, int line, const char *value, tuning_row *row)
-{
+static void parse_rank(const data_file *file, int line, const char *value, tuning_row *row) {
   for (const char *start = value;; start++) {
     size_t length = strcspn(start, ",");
     size_t c = 0;
     while (c < CRITERIA &&
-           (strlen(criteria[c].name) != length || strncmp(criteria[c].name, start, length) != 0))
+           (strlen(criteria[c].name) != length || strncmp(criteria[c].name, start, length) != 0)) {
       c++;
-    if (c == CRITERIA)
+    }
+    if (c == CRITERIA) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line,
-                     "rank: unknown criterion '%.*s' (simd, xor, specialized, narrow)",
-                     (int)length, start);
-    for (size_t i = 0; i < row->rank_count; i++)
-      if (row->rank[i] == c)
+                     "rank: unknown criterion '%.*s' (simd, xor, specialized, narrow)", (int)length,
+                     start);
+    }
+    for (size_t i = 0; i < row->rank_count; i++) {
+      if (row->rank[i] == c) {
         lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line, "rank: %s is listed twice",
                        criteria[c].name);
+      }
+    }
     row->rank[row->rank_count++] = c;
     start += length;
-    if (!*start)
+    if (!*start) {
       return;
+    }
   }
 }
 
-static void parse_tuning_line(const data_file *file, const data_line *line, tuning_row *row)
-{
+static void parse_tuning_line(const data_file *file, const data_line *line, tuning_row *row) {
   for (size_t w = 1; w < line->words.count; w++) {
     char *key = line->words.items[w];
     const char *value = value_of(file, line->number, key);
     size_t k = 0;
-    while (k < KEYS && strcmp(key, key_names[k]) != 0)
+    while (k < KEYS && strcmp(key, key_names[k]) != 0) {
       k++;
-    if (k == KEYS)
+    }
+    if (k == KEYS) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
                      "unknown key '%s' (l1d, l2, kc, mc, nc, rank)", key);
-    if (row->given[k])
+    }
+    if (row->given[k]) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s= is given twice", key);
+    }
     row->given[k] = 1;
-    if (k == RANK)
+    if (k == RANK) {
       parse_rank(file, line->number, value, row);
-    else if (k >= KC && strcmp(value, "auto") == 0)
+    } else if (k >= KC && strcmp(value, "auto") == 0) {
       row->count[k] = 0;
-    else if (!parse_number(value, k <= L2, &row->count[k]) || row->count[k] == 0)
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s=%s: expected %s", key,
-                     value,
+    } else if (!parse_number(value, k <= L2, &row->count[k]) || row->count[k] == 0) {
+      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s=%s: expected %s", key, value,
                      k <= L2 ? "bytes from 1 to below 1G, with an optional K or M"
                              : "auto or a count from 1 to below 2^30");
+    }
   }
 }
 
-static tuning_row *load_tuning(const data_file *file, size_t *count)
-{
+static tuning_row *load_tuning(const data_file *file, size_t *count) {
   tuning_row *rows = lb_gen_alloc(file->count * sizeof *rows);
   const tuning_row *fallback = NULL;
   for (size_t i = 0; i < file->count; i++) {
     tuning_row *row = &rows[i];
     row->cpu = cpu_of(file, &file->lines[i]);
     row->line = file->lines[i].number;
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(rows[j].cpu, row->cpu) == 0)
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(rows[j].cpu, row->cpu) == 0) {
         lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, row->line,
                        "cpu=%s is given twice (first on line %d)", row->cpu, rows[j].line);
+      }
+    }
     parse_tuning_line(file, &file->lines[i], row);
-    if (strcmp(row->cpu, DEFAULT_CPU) == 0)
+    if (strcmp(row->cpu, DEFAULT_CPU) == 0) {
       fallback = row;
+    }
   }
-  if (!fallback)
+  if (!fallback) {
     lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, file->end_line, "no cpu=" DEFAULT_CPU " line");
-  for (size_t k = 0; k < KEYS; k++)
-    if (!fallback->given[k])
+  }
+  for (size_t k = 0; k < KEYS; k++) {
+    if (!fallback->given[k]) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, fallback->line,
                      "cpu=" DEFAULT_CPU " must give %s=", key_names[k]);
+    }
+  }
   for (size_t i = 0; i < file->count; i++) {
-    for (size_t k = 0; k < RANK; k++)
-      if (!rows[i].given[k])
+    for (size_t k = 0; k < RANK; k++) {
+      if (!rows[i].given[k]) {
         rows[i].count[k] = fallback->count[k];
+      }
+    }
     if (!rows[i].given[RANK]) {
       memcpy(rows[i].rank, fallback->rank, sizeof rows[i].rank);
       rows[i].rank_count = fallback->rank_count;
@@ -218,64 +236,67 @@ static const char crossover_format[] =
     "expected cpu=<micro-architecture|default> isa=<isa> pairs=<N>";
 
 static crossover_row *load_crossover(const data_file *file, const lb_gen_target *target,
-                                     size_t *count)
-{
+                                     size_t *count) {
   crossover_row *rows = lb_gen_alloc(file->count * sizeof *rows);
   for (size_t i = 0; i < file->count; i++) {
     const data_line *line = &file->lines[i];
     crossover_row *row = &rows[i];
     row->line = line->number;
     row->cpu = cpu_of(file, line);
-    if (line->words.count != 3)
+    if (line->words.count != 3) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s", crossover_format);
+    }
     char *isa_key = line->words.items[1], *pairs_key = line->words.items[2];
     row->isa = value_of(file, line->number, isa_key);
     const char *pairs = value_of(file, line->number, pairs_key);
-    if (strcmp(isa_key, "isa") != 0 || strcmp(pairs_key, "pairs") != 0)
+    if (strcmp(isa_key, "isa") != 0 || strcmp(pairs_key, "pairs") != 0) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s", crossover_format);
-    if (!parse_number(pairs, 0, &row->pairs) || row->pairs > MAX_PAIRS)
+    }
+    if (!parse_number(pairs, 0, &row->pairs) || row->pairs > MAX_PAIRS) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "pairs=%s: expected 0..%llu",
                      pairs, MAX_PAIRS);
-    if (!lb_gen_strings_contains(&target->isas, row->isa))
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
-                     "isa=%s: not an isa of target %s", row->isa, target->name);
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(rows[j].cpu, row->cpu) == 0 && strcmp(rows[j].isa, row->isa) == 0)
+    }
+    if (!lb_gen_strings_contains(&target->isas, row->isa)) {
+      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "isa=%s: not an isa of target %s",
+                     row->isa, target->name);
+    }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(rows[j].cpu, row->cpu) == 0 && strcmp(rows[j].isa, row->isa) == 0) {
         lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, row->line,
                        "cpu=%s isa=%s is given twice (first on line %d)", row->cpu, row->isa,
                        rows[j].line);
+      }
+    }
   }
   for (size_t t = 0; t < target->isas.count; t++) {
     size_t i = 0;
     while (i < file->count && (strcmp(rows[i].cpu, DEFAULT_CPU) != 0 ||
-                               strcmp(rows[i].isa, target->isas.items[t]) != 0))
+                               strcmp(rows[i].isa, target->isas.items[t]) != 0)) {
       i++;
-    if (i == file->count)
+    }
+    if (i == file->count) {
       lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, file->end_line,
                      "no 'cpu=" DEFAULT_CPU " isa=%s' line", target->isas.items[t]);
+    }
   }
   *count = file->count;
   return rows;
 }
 
-static void add(lb_gen_file *file, const char *line)
-{
+static void add(lb_gen_file *file, const char *line) {
   lb_gen_text_add_line(&file->content, line, NULL, 0);
 }
 
-static void add_owned(lb_gen_file *file, char *line)
-{
+static void add_owned(lb_gen_file *file, char *line) {
   add(file, line);
   lb_gen_free(line);
 }
 
-static char *count_literal(unsigned long long count)
-{
+static char *count_literal(unsigned long long count) {
   return count ? lb_gen_format("%llu", count) : lb_gen_strdup("LB_TUNING_AUTO");
 }
 
-static void add_tuning_row(lb_gen_file *file, const tuning_row *row)
-{
+static void add_tuning_row(lb_gen_file *file, const tuning_row *row) {
   add_owned(file, lb_gen_format("    {.cpu = \"%s\", .l1d_bytes = %llu, .l2_bytes = %llu,",
                                 row->cpu, row->count[L1D], row->count[L2]));
   char *kc = count_literal(row->count[KC]), *mc = count_literal(row->count[MC]),
@@ -285,15 +306,15 @@ static void add_tuning_row(lb_gen_file *file, const tuning_row *row)
   lb_gen_free(mc);
   lb_gen_free(nc);
   lb_gen_buf rank = {0};
-  for (size_t i = 0; i < row->rank_count; i++)
+  for (size_t i = 0; i < row->rank_count; i++) {
     lb_gen_buf_printf(&rank, "%s%s", i ? ", " : "", criteria[row->rank[i]].enumerator);
-  add_owned(file, lb_gen_format("     .rank_count = %zu, .rank = {%s}},", row->rank_count,
-                                rank.data));
+  }
+  add_owned(file,
+            lb_gen_format("     .rank_count = %zu, .rank = {%s}},", row->rank_count, rank.data));
   lb_gen_free(rank.data);
 }
 
-void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_gen_target *target)
-{
+void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_gen_target *target) {
   data_file tuning_file = read_data_file(targets_dir, target->name, ".tuning");
   data_file crossover_file = read_data_file(targets_dir, target->name, ".crossover");
   size_t tuning_count, crossover_count;
@@ -310,16 +331,18 @@ void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_g
   add(file, "");
   add(file, "/* One row per cpu= line; what a line leaves out comes from cpu=" DEFAULT_CPU ". */");
   add(file, "const lb_tuning_row lb_tuning_rows[] = {");
-  for (size_t i = 0; i < tuning_count; i++)
+  for (size_t i = 0; i < tuning_count; i++) {
     add_tuning_row(file, &tuning[i]);
+  }
   add(file, "};");
   add(file, "const size_t lb_tuning_row_count = sizeof lb_tuning_rows / sizeof lb_tuning_rows[0];");
   add(file, "");
   /* Never empty (C has no empty arrays): load_crossover wants a default row per isa. */
   add(file, "const lb_crossover_row lb_crossover_rows[] = {");
-  for (size_t i = 0; i < crossover_count; i++)
+  for (size_t i = 0; i < crossover_count; i++) {
     add_owned(file, lb_gen_format("    {.cpu = \"%s\", .isa = \"%s\", .pairs = %llu},",
                                   crossover[i].cpu, crossover[i].isa, crossover[i].pairs));
+  }
   add(file, "};");
   add(file, "const size_t lb_crossover_row_count =");
   add(file, "    sizeof lb_crossover_rows / sizeof lb_crossover_rows[0];");

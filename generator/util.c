@@ -13,8 +13,7 @@ typedef struct allocation {
 static allocation *allocations;
 static int release_registered;
 
-static void release_all(void)
-{
+static void release_all(void) {
   while (allocations) {
     allocation *next = allocations->next;
     free(allocations);
@@ -22,49 +21,49 @@ static void release_all(void)
   }
 }
 
-static void link_allocation(allocation *block)
-{
+static void link_allocation(allocation *block) {
   block->prev = NULL;
   block->next = allocations;
-  if (allocations)
+  if (allocations) {
     allocations->prev = block;
+  }
   allocations = block;
 }
 
-static void unlink_allocation(allocation *block)
-{
-  if (block->prev)
+static void unlink_allocation(allocation *block) {
+  if (block->prev) {
     block->prev->next = block->next;
-  else
+  } else {
     allocations = block->next;
-  if (block->next)
+  }
+  if (block->next) {
     block->next->prev = block->prev;
+  }
 }
 
-static allocation *header_of(void *pointer)
-{
+static allocation *header_of(void *pointer) {
   return (allocation *)((char *)pointer - offsetof(allocation, align));
 }
 
-void *lb_gen_alloc(size_t size)
-{
+void *lb_gen_alloc(size_t size) {
   if (!release_registered) {
     atexit(release_all);
     release_registered = 1;
   }
   allocation *block = malloc(offsetof(allocation, align) + size);
-  if (!block)
+  if (!block) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "out of memory");
+  }
   link_allocation(block);
   void *pointer = &block->align;
   memset(pointer, 0, size);
   return pointer;
 }
 
-void *lb_gen_realloc(void *pointer, size_t size)
-{
-  if (!pointer)
+void *lb_gen_realloc(void *pointer, size_t size) {
+  if (!pointer) {
     return lb_gen_alloc(size);
+  }
   allocation *block = header_of(pointer);
   unlink_allocation(block);
   allocation *grown = realloc(block, offsetof(allocation, align) + size);
@@ -76,30 +75,25 @@ void *lb_gen_realloc(void *pointer, size_t size)
   return &grown->align;
 }
 
-void lb_gen_free(void *pointer)
-{
-  if (!pointer)
+void lb_gen_free(void *pointer) {
+  if (!pointer) {
     return;
+  }
   allocation *block = header_of(pointer);
   unlink_allocation(block);
   free(block);
 }
 
-char *lb_gen_strndup(const char *text, size_t length)
-{
+char *lb_gen_strndup(const char *text, size_t length) {
   char *copy = lb_gen_alloc(length + 1);
   memcpy(copy, text, length);
   copy[length] = '\0';
   return copy;
 }
 
-char *lb_gen_strdup(const char *text)
-{
-  return lb_gen_strndup(text, strlen(text));
-}
+char *lb_gen_strdup(const char *text) { return lb_gen_strndup(text, strlen(text)); }
 
-char *lb_gen_vformat(const char *format, va_list args)
-{
+char *lb_gen_vformat(const char *format, va_list args) {
   va_list again;
   va_copy(again, args);
   int length = vsnprintf(NULL, 0, format, args);
@@ -109,8 +103,7 @@ char *lb_gen_vformat(const char *format, va_list args)
   return text;
 }
 
-char *lb_gen_format(const char *format, ...)
-{
+char *lb_gen_format(const char *format, ...) {
   va_list args;
   va_start(args, format);
   char *text = lb_gen_vformat(format, args);
@@ -118,8 +111,7 @@ char *lb_gen_format(const char *format, ...)
   return text;
 }
 
-void lb_gen_fail(int status, const char *format, ...)
-{
+void lb_gen_fail(int status, const char *format, ...) {
   va_list args;
   va_start(args, format);
   fputs("lowbit-gen: error: ", stderr);
@@ -129,8 +121,7 @@ void lb_gen_fail(int status, const char *format, ...)
   exit(status);
 }
 
-void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...)
-{
+void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...) {
   va_list args;
   va_start(args, format);
   fprintf(stderr, "%s:%d: error: ", file, line);
@@ -140,12 +131,12 @@ void lb_gen_fail_at(int status, const char *file, int line, const char *format, 
   exit(status);
 }
 
-void lb_gen_buf_append(lb_gen_buf *buf, const char *text, size_t length)
-{
+void lb_gen_buf_append(lb_gen_buf *buf, const char *text, size_t length) {
   if (buf->length + length + 1 > buf->capacity) {
     size_t capacity = buf->capacity ? buf->capacity : 256;
-    while (capacity < buf->length + length + 1)
+    while (capacity < buf->length + length + 1) {
       capacity *= 2;
+    }
     buf->data = lb_gen_realloc(buf->data, capacity);
     buf->capacity = capacity;
   }
@@ -154,13 +145,11 @@ void lb_gen_buf_append(lb_gen_buf *buf, const char *text, size_t length)
   buf->data[buf->length] = '\0';
 }
 
-void lb_gen_buf_puts(lb_gen_buf *buf, const char *text)
-{
+void lb_gen_buf_puts(lb_gen_buf *buf, const char *text) {
   lb_gen_buf_append(buf, text, strlen(text));
 }
 
-void lb_gen_buf_printf(lb_gen_buf *buf, const char *format, ...)
-{
+void lb_gen_buf_printf(lb_gen_buf *buf, const char *format, ...) {
   va_list args;
   va_start(args, format);
   char *text = lb_gen_vformat(format, args);
@@ -169,43 +158,46 @@ void lb_gen_buf_printf(lb_gen_buf *buf, const char *format, ...)
   lb_gen_free(text);
 }
 
-char *lb_gen_read_file(const char *path, size_t *length)
-{
+char *lb_gen_read_file(const char *path, size_t *length) {
   FILE *file = fopen(path, "rb");
-  if (!file)
+  if (!file) {
     return NULL;
+  }
   lb_gen_buf buf = {0};
   char chunk[4096];
   size_t got;
-  while ((got = fread(chunk, 1, sizeof chunk, file)) > 0)
+  while ((got = fread(chunk, 1, sizeof chunk, file)) > 0) {
     lb_gen_buf_append(&buf, chunk, got);
+  }
   int failed = ferror(file);
   fclose(file);
   if (failed) {
     lb_gen_free(buf.data);
     return NULL;
   }
-  if (!buf.data)
+  if (!buf.data) {
     lb_gen_buf_append(&buf, "", 0);
-  if (length)
+  }
+  if (length) {
     *length = buf.length;
+  }
   return buf.data;
 }
 
-void lb_gen_strings_push(lb_gen_strings *list, const char *text)
-{
+void lb_gen_strings_push(lb_gen_strings *list, const char *text) {
   list->items = lb_gen_realloc(list->items, (list->count + 1) * sizeof *list->items);
   list->items[list->count++] = lb_gen_strdup(text);
 }
 
-void lb_gen_strings_split(lb_gen_strings *list, const char *text)
-{
+void lb_gen_strings_split(lb_gen_strings *list, const char *text) {
   while (*text) {
-    while (*text == ' ' || *text == '\t')
+    while (*text == ' ' || *text == '\t') {
       text++;
+    }
     const char *start = text;
-    while (*text && *text != ' ' && *text != '\t')
+    while (*text && *text != ' ' && *text != '\t') {
       text++;
+    }
     if (text > start) {
       char *word = lb_gen_strndup(start, (size_t)(text - start));
       lb_gen_strings_push(list, word);
@@ -214,10 +206,11 @@ void lb_gen_strings_split(lb_gen_strings *list, const char *text)
   }
 }
 
-int lb_gen_strings_contains(const lb_gen_strings *list, const char *text)
-{
-  for (size_t i = 0; i < list->count; i++)
-    if (strcmp(list->items[i], text) == 0)
+int lb_gen_strings_contains(const lb_gen_strings *list, const char *text) {
+  for (size_t i = 0; i < list->count; i++) {
+    if (strcmp(list->items[i], text) == 0) {
       return 1;
+    }
+  }
   return 0;
 }

@@ -55,14 +55,26 @@ static void expect(const char *what, call cl, lb_status expected) {
   }
 }
 
+/* Whether a kernel built for encoding `kernel_encoding` refuses an operand: a bit-serial AND
+ * kernel for 1-bit unsigned planes takes bipolar ones and the other way round (docs/design.md,
+ * section 11: the one plane of either has weight +1). */
+static int encoding_refused(const lb_gemm_kernel_info *kernel, int kernel_encoding,
+                            lb_operand op) {
+  if (kernel_encoding == 0 || kernel_encoding == (int)op.encoding) {
+    return 0;
+  }
+  const int one_bit_planes = (kernel_encoding == LB_UNSIGNED || kernel_encoding == LB_BIPOLAR) &&
+                             (op.encoding == LB_UNSIGNED || op.encoding == LB_BIPOLAR);
+  return !(kernel->strategy == LB_STRATEGY_BITSERIAL && op.bits == 1 && one_bit_planes);
+}
+
 /* A kernel no configuration check could accept for these operands, from the kernel's own
  * description: the ISA is absent, the bits or encodings differ from its constant ones, or it is
  * the XOR kernel and an operand is not bipolar. */
 static int plainly_unsupported(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w) {
   return !lb_cpu_has_isa(kernel->isa) || (kernel->abits != 0 && kernel->abits != a.bits) ||
          (kernel->wbits != 0 && kernel->wbits != w.bits) ||
-         (kernel->aenc != 0 && kernel->aenc != (int)a.encoding) ||
-         (kernel->wenc != 0 && kernel->wenc != (int)w.encoding) ||
+         encoding_refused(kernel, kernel->aenc, a) || encoding_refused(kernel, kernel->wenc, w) ||
          (kernel->strategy == LB_STRATEGY_BITSERIAL_XOR &&
           (a.encoding != LB_BIPOLAR || w.encoding != LB_BIPOLAR));
 }

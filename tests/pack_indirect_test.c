@@ -1,7 +1,9 @@
-/* Every registered kernel's indirect A pack against its contiguous A pack: the same rows, given
+/* Every registered kernel's indirect A packs against its contiguous A pack: the same rows, given
  * as runs through pointers in scattered places (as an im2col indirection buffer gives them), must
  * give the same panel bytes and code sums, for run lengths below, at and above the K block and
- * for K across several gather chunks. */
+ * for K across several gather chunks; and float runs through the quantizing pack must give the
+ * panel of their values quantized here, independently (rintf: ties to even). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +21,20 @@ static const runs_shape shapes[] = {{1, 1}, {9, 3}, {9, 64}, {7, 130}, {3, 1000}
 
 /* Source values and pack arguments that the kernel's A format holds, with a code offset where the
  * format needs one (signed 8-bit values in u8 codes). */
-static void operand_for(int format, lb_operand *op, lb_pack_args *args) {
+static void operand_for(const lb_gemm_kernel_info *kernel, lb_operand *op, lb_pack_args *args) {
   memset(args, 0, sizeof *args);
-  switch (format) {
+  switch (kernel->a_format) {
   case LB_CODE_BITPLANES:
-    *op = (lb_operand){3, LB_UNSIGNED};
-    args->planes = 3;
+    /* 1-bit kernels take bipolar operands: codes (v + 1) >> 1, one plane. */
+    if (kernel->abits == 1) {
+      *op = (lb_operand){1, LB_BIPOLAR};
+      args->code_offset = -1;
+      args->code_shift = 1;
+      args->planes = 1;
+    } else {
+      *op = (lb_operand){3, LB_UNSIGNED};
+      args->planes = 3;
+    }
     break;
   case LB_CODE_U8:
     *op = (lb_operand){8, LB_SIGNED};
@@ -41,6 +51,31 @@ static void operand_for(int format, lb_operand *op, lb_pack_args *args) {
   args->source_signed = op->encoding != LB_UNSIGNED;
 }
 
+/* The quantization the pack must apply, written from its definition in ukernel.h. */
+static int32_t quantize_reference(float x, const lb_quantize_args *q) {
+  if (q->bipolar) {
+    return isnan(x) || x >= 0.0f ? 1 : -1;
+  }
+  const float t = isnan(x) ? 0.0f : x / q->scale;
+  const float low = (float)(q->min_value - q->zero_point);
+  const float high = (float)(q->max_value - q->zero_point);
+  const int32_t v = (int32_t)rintf(t < low ? low : t > high ? high : t) + q->zero_point;
+  return v < q->min_value ? q->min_value : v > q->max_value ? q->max_value : v;
+}
+
+/* Floats around every value of the operand: exact ties, values past both ends, NaN. */
+static float random_float(const lb_quantize_args *q, uint64_t *rng) {
+  const uint64_t r = lb_test_random(rng);
+  const int32_t span = q->max_value - q->min_value + 5;
+  const float steps = (float)((int32_t)(r % (uint64_t)span) + q->min_value - 2 - q->zero_point);
+  switch ((r >> 32) % 4) {
+  case 0: return (steps + 0.5f) * q->scale;
+  case 1: return steps * q->scale;
+  case 2: return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * q->scale;
+  default: return (steps - 0.5f) * q->scale;
+  }
+}
+
 static size_t block_bytes(const lb_gemm_kernel_info *kernel, const lb_pack_args *args) {
   switch (kernel->a_format) {
   case LB_CODE_BITPLANES:
@@ -52,12 +87,61 @@ static size_t block_bytes(const lb_gemm_kernel_info *kernel, const lb_pack_args 
   }
 }
 
+/* Quantizing pack of float runs against the contiguous pack of reference-quantized values, into
+ * the buffers of check_case (matrix receives the values; pointers are rebuilt for the floats). */
+static int check_quantize(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape shape,
+                          const lb_pack_args *args, lb_operand op, const void **pointers,
+                          unsigned char *matrix, unsigned char *direct, unsigned char *indirect,
+                          size_t panel_bytes, uint64_t *rng) {
+  const size_t k = shape.segments * shape.segment_length;
+  const lb_quantize_args q = {.scale = 0.25f,
+                              .zero_point = op.encoding == LB_UNSIGNED ? 3 : -1,
+                              .min_value = (int32_t)lb_test_min_value(op),
+                              .max_value = (int32_t)lb_test_max_value(op),
+                              .bipolar = op.encoding == LB_BIPOLAR};
+  float *floats = malloc(rows * k * sizeof *floats);
+  if (floats == NULL) {
+    fprintf(stderr, "FAIL %s: out of memory\n", kernel->name);
+    return 0;
+  }
+  for (size_t i = 0; i < rows * k; i++) {
+    floats[i] = random_float(&q, rng);
+    const int32_t v = quantize_reference(floats[i], &q);
+    if (lb_test_elem_bytes(op) == 1) {
+      matrix[i] = (unsigned char)v;
+    } else {
+      const uint16_t bits = (uint16_t)v;
+      memcpy(matrix + 2 * i, &bits, sizeof bits);
+    }
+  }
+  const float **runs = (const float **)pointers;
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t s = 0; s < shape.segments; s++) {
+      runs[r * shape.segments + s] = floats + r * k + s * shape.segment_length;
+    }
+  }
+  int64_t direct_sums[64], quantized_sums[64];
+  memset(direct, 0xa5, panel_bytes);
+  memset(indirect, 0x5a, panel_bytes);
+  kernel->pack_a(rows, k, matrix, k, direct, direct_sums, args);
+  kernel->pack_a_quantize(rows, shape.segments, shape.segment_length, runs, indirect,
+                          quantized_sums, args, &q);
+  const int ok = memcmp(direct, indirect, panel_bytes) == 0 &&
+                 memcmp(direct_sums, quantized_sums, rows * sizeof direct_sums[0]) == 0;
+  if (!ok) {
+    fprintf(stderr, "FAIL %s: rows %zu, %zu float runs of %zu: quantizing pack differs\n",
+            kernel->name, rows, shape.segments, shape.segment_length);
+  }
+  free(floats);
+  return ok;
+}
+
 /* 1 when the indirect pack of `rows` rows matches the contiguous one. */
 static int check_case(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape shape,
                       uint64_t *rng) {
   lb_operand op;
   lb_pack_args args;
-  operand_for(kernel->a_format, &op, &args);
+  operand_for(kernel, &op, &args);
   const size_t k = shape.segments * shape.segment_length;
   const size_t bytes = lb_test_elem_bytes(op);
   const size_t panel_bytes = (k + kernel->kblock - 1) / kernel->kblock * block_bytes(kernel, &args);
@@ -89,6 +173,8 @@ static int check_case(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape
       fprintf(stderr, "FAIL %s: rows %zu, %zu runs of %zu: indirect pack differs\n", kernel->name,
               rows, shape.segments, shape.segment_length);
     }
+    ok = ok && check_quantize(kernel, rows, shape, &args, op, pointers, matrix, direct, indirect,
+                              panel_bytes, rng);
   } else {
     fprintf(stderr, "FAIL %s: out of memory\n", kernel->name);
   }

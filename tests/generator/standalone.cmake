@@ -1,14 +1,45 @@
-# Generates one GEMM kernel and its pack kernels for aarch64-neon with lowbit-gen, cross-compiles
-# them with aarch64-linux-gnu-gcc together with standalone_gemm.c and runs the result under
-# qemu-aarch64. Skips, saying so, when the templates of ISA or the tools are missing.
-# Inputs: LOWBIT_GEN, SOURCE_DIR, WORK_DIR, ISA (generic or neon), STRATEGY, TILE, GEN_A, GEN_W,
-# FORMAT (direct), and
-# DATA_A, DATA_W: the operands of the test data (<bits><u|s|b>).
-find_program(cross_cc aarch64-linux-gnu-gcc)
-find_program(qemu qemu-aarch64)
-if(NOT cross_cc OR NOT qemu)
-  message("SKIPPED: aarch64-linux-gnu-gcc or qemu-aarch64 is not installed")
-  return()
+# Generates one GEMM kernel and its pack kernels with lowbit-gen, compiles them together with
+# standalone_gemm.c outside the project's build and runs the result against the int64 reference:
+# ISA generic or neon for aarch64-neon (aarch64-linux-gnu-gcc, run under qemu-aarch64), ISA avx2
+# for x86-avx2 (the host compiler CC with the target's flags, run here when the CPU has AVX2).
+# Skips, saying so, when the tools, the templates or the CPU are missing. Kernel names are the
+# ones lowbit-gen prints; the K block is read from the kernel's name.
+# Inputs: LOWBIT_GEN, SOURCE_DIR, WORK_DIR, ISA, CC (avx2), STRATEGY, TILE, GEN_A, GEN_W,
+# FORMAT (direct), and DATA_A, DATA_W: the operands of the test data (<bits><u|s|b>).
+if(ISA STREQUAL "avx2")
+  set(avx2 OFF)
+  if(EXISTS /proc/cpuinfo)
+    file(STRINGS /proc/cpuinfo cpu_flags REGEX "^flags")
+    if(cpu_flags MATCHES "[ \t]avx2([ \t;]|$)")
+      set(avx2 ON)
+    endif()
+  endif()
+  if(NOT avx2)
+    message("SKIPPED: this CPU lacks AVX2 (no avx2 in the flags of /proc/cpuinfo)")
+    return()
+  endif()
+  # The flags every x86-avx2 kernel of the AVX2 family is built with (docs/design.md, section 8).
+  file(STRINGS "${SOURCE_DIR}/targets/x86-avx2.target" target_lines REGEX "^cflags(\\.avx2)?[ \t]*=")
+  set(cflags "")
+  foreach(line IN LISTS target_lines)
+    string(REGEX REPLACE "^[^=]*=" "" value "${line}")
+    separate_arguments(value UNIX_COMMAND "${value}")
+    list(APPEND cflags ${value})
+  endforeach()
+  set(compiler "${CC}")
+  set(gen_target --target x86-avx2)
+  set(run "")
+else()
+  find_program(cross_cc aarch64-linux-gnu-gcc)
+  find_program(qemu qemu-aarch64)
+  if(NOT cross_cc OR NOT qemu)
+    message("SKIPPED: aarch64-linux-gnu-gcc or qemu-aarch64 is not installed")
+    return()
+  endif()
+  set(cflags -mcpu=cortex-a53)
+  set(compiler "${cross_cc}")
+  set(gen_target --target aarch64-neon --mcpu cortex-a53)
+  set(run "${qemu}" -L /usr/aarch64-linux-gnu)
 endif()
 
 if(STRATEGY STREQUAL "direct")
@@ -34,13 +65,13 @@ if(NOT EXISTS "${SOURCE_DIR}/templates/${ISA}/${gemm_template}" OR
 endif()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
-set(gen "${LOWBIT_GEN}" --target aarch64-neon --mcpu cortex-a53 --isa ${ISA} -o "${WORK_DIR}")
+set(gen "${LOWBIT_GEN}" ${gen_target} --isa ${ISA} -o "${WORK_DIR}")
 
 function(generate out_name)
   execute_process(COMMAND ${gen} ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE name
                   OUTPUT_STRIP_TRAILING_WHITESPACE)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "lowbit-gen ${ARGN} failed with status ${status}")
+  if(NOT status EQUAL 0 OR NOT EXISTS "${WORK_DIR}/${name}.c")
+    message(FATAL_ERROR "lowbit-gen ${ARGN} failed with status ${status}, printing '${name}'")
   endif()
   set(${out_name} "${name}" PARENT_SCOPE)
 endfunction()
@@ -53,10 +84,13 @@ if(FORMAT)
   list(APPEND operands --format ${FORMAT})
 endif()
 generate(gemm --op gemm --strategy ${STRATEGY} --tile ${TILE} ${operands})
-string(REGEX MATCH "_([0-9]+)x([0-9]+)_k([0-9]+)__" tile_match "${gemm}")
+string(REGEX MATCH "^([0-9]+)x([0-9]+)$" unused "${TILE}")
 set(mr ${CMAKE_MATCH_1})
 set(nr ${CMAKE_MATCH_2})
-set(kblock ${CMAKE_MATCH_3})
+if(NOT gemm MATCHES "_k([0-9]+)(_|$)")
+  message(FATAL_ERROR "no K block (_k<number>) in the kernel name ${gemm}")
+endif()
+set(kblock ${CMAKE_MATCH_1})
 generate(pack_a --op pack --code ${a_code} --rows ${mr} --kblock ${kblock})
 generate(pack_w --op pack --code ${w_code} --rows ${nr} --kblock ${kblock})
 message(STATUS "kernels: ${gemm} ${pack_a} ${pack_w}")
@@ -100,15 +134,15 @@ set(sources "${SOURCE_DIR}/tests/generator/standalone_gemm.c" "${WORK_DIR}/${gem
 if(NOT pack_w STREQUAL pack_a)
   list(APPEND sources "${WORK_DIR}/${pack_w}.c")
 endif()
-execute_process(COMMAND "${cross_cc}" -std=c11 -O2 -mcpu=cortex-a53 -Wall -Wextra -Werror
+# No -DNDEBUG: the kernels' precondition asserts run too.
+execute_process(COMMAND "${compiler}" -std=c11 -O2 ${cflags} -Wall -Wextra -Werror
                         "-I${SOURCE_DIR}/runtime/include" "-I${WORK_DIR}" ${sources}
                         -o "${WORK_DIR}/standalone_gemm"
                 RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
-  message(FATAL_ERROR "aarch64-linux-gnu-gcc failed on the generated kernel")
+  message(FATAL_ERROR "${compiler} failed on the generated kernel")
 endif()
-execute_process(COMMAND "${qemu}" -L /usr/aarch64-linux-gnu "${WORK_DIR}/standalone_gemm"
-                RESULT_VARIABLE status)
+execute_process(COMMAND ${run} "${WORK_DIR}/standalone_gemm" RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
-  message(FATAL_ERROR "${gemm} does not match the reference under qemu-aarch64 (status ${status})")
+  message(FATAL_ERROR "${gemm} does not match the reference (${ISA}, status ${status})")
 endif()

@@ -62,6 +62,22 @@ typedef void (*lb_pack_indirect_fn)(size_t rows, size_t segments, size_t segment
                                     const void *const *pointers, void *panel, int64_t *code_sums,
                                     const lb_pack_args *args);
 
+/* How a quantizing pack turns a float x into a value v of the operand (docs/design.md, section 5):
+ * v = clamp(round(x / scale) + zero_point, min_value, max_value), round to nearest with ties to
+ * even; NaN reads as 0.0. Bipolar operands (bipolar = 1): v = x >= 0 ? +1 : -1 (NaN: +1). */
+typedef struct lb_quantize_args {
+  float scale;
+  int32_t zero_point;
+  int32_t min_value, max_value;
+  int bipolar;
+} lb_quantize_args;
+
+/* As lb_pack_indirect_fn, with float runs quantized on the way (one pass: no code buffer of the
+ * whole row is made). */
+typedef void (*lb_pack_quantize_fn)(size_t rows, size_t segments, size_t segment_length,
+                                    const float *const *pointers, void *panel, int64_t *code_sums,
+                                    const lb_pack_args *args, const lb_quantize_args *quantize);
+
 /* One entry of a target's kernel registry (generated from kernels.spec). */
 typedef struct lb_gemm_kernel_info {
   const char *name;
@@ -76,6 +92,7 @@ typedef struct lb_gemm_kernel_info {
   lb_gemm_ukernel_fn ukernel;
   lb_pack_fn pack_a, pack_w;
   lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
+  lb_pack_quantize_fn pack_a_quantize; /* A panels from float runs through pointers */
 } lb_gemm_kernel_info;
 
 #ifdef __cplusplus
