@@ -24,6 +24,7 @@ else()
     message(FATAL_ERROR "lowbit: building the host generator failed (${host_gen_dir})")
   endif()
   set(LOWBIT_GEN "${host_gen_dir}/lowbit-gen")
+  set(LOWBIT_GEN_BUILD_DIR "${host_gen_dir}")  # its install rules join this build's (LowbitInstall)
   file(GLOB_RECURSE gen_sources CONFIGURE_DEPENDS "${LOWBIT_SOURCE_DIR}/generator/*.c"
        "${LOWBIT_SOURCE_DIR}/generator/*.h" "${LOWBIT_SOURCE_DIR}/generator/CMakeLists.txt")
   add_custom_command(

@@ -8,6 +8,7 @@
 #include "kernel.h"
 #include "ops.h"
 #include "output.h"
+#include "paths.h"
 #include "registry.h"
 #include "spec.h"
 #include "target.h"
@@ -42,10 +43,9 @@ static const char usage_head[] =
     "  --mcpu CPU         one of the target's cpus (default: its first)\n"
     "  -o DIR             output folder, created if needed\n"
     "  --op OP            the kernel's op; its keys follow as --KEY VALUE (spec lines: KEY=VALUE)\n"
-    "  --isa ISA          one of the target's isas (default: its last, the most specific)\n"
-    "  --templates DIR    templates folder (default: " LB_GEN_DEFAULT_TEMPLATES ")\n"
-    "  --targets DIR      targets folder (default: " LB_GEN_DEFAULT_TARGETS ")\n"
-    "  --include DIR      folder holding lowbit/ukernel.h (default: " LB_GEN_DEFAULT_INCLUDE ")\n"
+    "  --isa ISA          one of the target's isas (default: its last, the most specific)\n";
+
+static const char usage_ops[] =
     "\n"
     "Ops and their keys (schedule keys add a suffix to the kernel name):\n";
 
@@ -54,6 +54,13 @@ static const char usage_tail[] =
 
 static void print_usage(void) {
   fputs(usage_head, stdout);
+  printf("  --templates DIR    templates folder (default: %s)\n",
+         lb_gen_default_path(LB_GEN_DEFAULT_TEMPLATES));
+  printf("  --targets DIR      targets folder (default: %s)\n",
+         lb_gen_default_path(LB_GEN_DEFAULT_TARGETS));
+  printf("  --include DIR      folder holding lowbit/ukernel.h (default: %s)\n",
+         lb_gen_default_path(LB_GEN_DEFAULT_INCLUDE));
+  fputs(usage_ops, stdout);
   size_t count;
   const lb_gen_op *ops = lb_gen_ops(&count);
   for (size_t i = 0; i < count; i++) {
@@ -150,9 +157,9 @@ static options parse_options(int argc, char **argv) {
   options opts;
   memset(&opts, 0, sizeof opts);
   opts.target = "generic";
-  opts.templates = LB_GEN_DEFAULT_TEMPLATES;
-  opts.targets = LB_GEN_DEFAULT_TARGETS;
-  opts.include = LB_GEN_DEFAULT_INCLUDE;
+  opts.templates = lb_gen_default_path(LB_GEN_DEFAULT_TEMPLATES);
+  opts.targets = lb_gen_default_path(LB_GEN_DEFAULT_TARGETS);
+  opts.include = lb_gen_default_path(LB_GEN_DEFAULT_INCLUDE);
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -293,7 +300,7 @@ static int run_single(const options *opts, const lb_gen_target *target, const ch
 }
 
 int main(int argc, char **argv) {
-  lb_gen_set_command_line(argc, argv, LB_GEN_SOURCE_ROOT);
+  lb_gen_set_command_line(argc, argv, lb_gen_default_path(LB_GEN_SOURCE_ROOT));
   options opts = parse_options(argc, argv);
   if (opts.help) {
     print_usage();
