@@ -440,7 +440,7 @@ static int check_rejections(uint64_t *rng) {
   }
   lb_conv2d *op = NULL;
   unsigned char out[4] = {0xa5, 0xa5, 0xa5, 0xa5};
-  ok = ok && lb_conv2d_out_h(&bad[4]) == 0 &&
+  ok = ok && lb_conv2d_out_h(&bad[4]) == 0 && lb_conv2d_out_w(&bad[5]) == 0 &&
        lb_conv2d_create(&data.desc, NULL, &op) == LB_INVALID_ARGUMENT &&
        lb_conv2d_create(&data.desc, data.weights, &op) == LB_OK &&
        lb_conv2d_run(op, NULL, out) == LB_INVALID_ARGUMENT &&

@@ -90,12 +90,12 @@ void lb_conv2d_pad_same(lb_conv2d_desc *desc) {
 
 size_t lb_conv2d_out_h(const lb_conv2d_desc *desc) {
   lb_conv_geometry g;
-  return lb_conv_geometry_init(desc, &g) ? g.out_h : 0;
+  return lb_conv2d_desc_is_valid(desc, &g) ? g.out_h : 0;
 }
 
 size_t lb_conv2d_out_w(const lb_conv2d_desc *desc) {
   lb_conv_geometry g;
-  return lb_conv_geometry_init(desc, &g) ? g.out_w : 0;
+  return lb_conv2d_desc_is_valid(desc, &g) ? g.out_w : 0;
 }
 
 lb_status lb_conv2d_create(const lb_conv2d_desc *desc, const void *weights, lb_conv2d **op) {

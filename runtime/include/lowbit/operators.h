@@ -87,8 +87,7 @@ void lb_conv2d_pad_valid(lb_conv2d_desc *desc);
 void lb_conv2d_pad_same(lb_conv2d_desc *desc);
 
 /* Output spatial size: (in + pad_before + pad_after - (kernel - 1) * dilation - 1) / stride + 1;
- * 0 when the descriptor's sizes, kernel, strides, dilations, paddings or groups are invalid (the
- * operands and the output stage are not looked at). */
+ * 0 when the descriptor is invalid (as lb_conv2d_create checks it). */
 size_t lb_conv2d_out_h(const lb_conv2d_desc *desc);
 size_t lb_conv2d_out_w(const lb_conv2d_desc *desc);
 
