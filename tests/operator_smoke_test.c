@@ -440,11 +440,20 @@ static int check_rejections(uint64_t *rng) {
   }
   lb_conv2d *op = NULL;
   unsigned char out[4] = {0xa5, 0xa5, 0xa5, 0xa5};
-  ok = ok && lb_conv2d_out_h(&bad[4]) == 0 && lb_conv2d_out_w(&bad[5]) == 0 &&
-       lb_conv2d_create(&data.desc, NULL, &op) == LB_INVALID_ARGUMENT &&
-       lb_conv2d_create(&data.desc, data.weights, &op) == LB_OK &&
-       lb_conv2d_run(op, NULL, out) == LB_INVALID_ARGUMENT &&
-       lb_conv2d_run(op, data.input, NULL) == LB_INVALID_ARGUMENT && out[0] == 0xa5;
+  int refused[7];
+  refused[0] = lb_conv2d_out_h(&bad[4]) == 0;
+  refused[1] = lb_conv2d_out_w(&bad[5]) == 0;
+  refused[2] = lb_conv2d_create(&data.desc, NULL, &op) == LB_INVALID_ARGUMENT && op == NULL;
+  refused[3] = lb_conv2d_create(&data.desc, data.weights, &op) == LB_OK;
+  refused[4] = lb_conv2d_run(op, NULL, out) == LB_INVALID_ARGUMENT && out[0] == 0xa5;
+  refused[5] = lb_conv2d_run(op, data.input, NULL) == LB_INVALID_ARGUMENT;
+  refused[6] = lb_conv2d_set_weights(op, NULL) == LB_INVALID_ARGUMENT;
+  for (size_t i = 0; i < COUNT(refused); i++) {
+    if (!refused[i]) {
+      fprintf(stderr, "FAIL refusal %zu\n", i);
+      ok = 0;
+    }
+  }
   lb_conv2d_destroy(op);
   release(&data);
   printf("%s rejections\n", ok ? "ok" : "FAIL");
@@ -454,20 +463,26 @@ static int check_rejections(uint64_t *rng) {
 int main(void) {
   printf("cpu: %s\n", lb_cpu_description());
   uint64_t rng = 0x452821e638d01377u;
-  size_t failed = 0;
+  int results[COUNT(cases) + 6];
+  size_t checks = 0;
   for (size_t i = 0; i < COUNT(cases); i++) {
-    failed += !check_sums(&cases[i], &rng);
+    results[checks++] = check_sums(&cases[i], &rng);
   }
-  failed += !check_output_stages(&rng);
+  results[checks++] = check_output_stages(&rng);
 #ifdef __SIZEOF_INT128__
-  failed += !check_wide_requantize(&rng);
+  results[checks++] = check_wide_requantize(&rng);
 #else
   printf("skipped requantize of int64 sums: no 128-bit integers for the reference\n");
 #endif
-  failed += !check_set_weights(&rng);
-  failed += !check_concurrent_runs(&rng);
-  failed += !check_dense(&rng);
-  failed += !check_rejections(&rng);
-  printf("%zu failed\n", failed);
-  return failed == 0 ? 0 : 1;
+  results[checks++] = check_set_weights(&rng);
+  results[checks++] = check_concurrent_runs(&rng);
+  results[checks++] = check_dense(&rng);
+  results[checks++] = check_rejections(&rng);
+  size_t passed = 0;
+  for (size_t i = 0; i < checks; i++) {
+    passed += results[i] != 0;
+  }
+  /* The line scripts/count-cases.sh sums. */
+  printf("%zu passed, %zu failed\n", passed, checks - passed);
+  return passed == checks ? 0 : 1;
 }
