@@ -45,7 +45,11 @@ static const conv_case cases[] = {
      {2, LB_SIGNED}, {2, LB_SIGNED}, LB_AUTO, 2},
     {"many units bipolar", 1, 19, 17, 2, 3, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {1, LB_BIPOLAR},
      {1, LB_BIPOLAR}, LB_AUTO, 2},
+    /* 9 rows for 2 threads: units split the 40 channels too. */
+    {"column blocks bipolar", 1, 3, 3, 3, 40, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {1, LB_BIPOLAR},
+     {2, LB_UNSIGNED}, LB_AUTO, 2},
 };
+#define COLUMN_BLOCKS_CASE 10
 
 typedef struct conv_data {
   lb_conv2d_desc desc;
@@ -195,24 +199,23 @@ static int64_t requantized(int64_t sum, int32_t multiplier, int shift) {
 
 static int64_t clamped(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Requantized codes (unsigned with a ReLU-like clamp, and bipolar by the sign rule) and floats
- * from the 3x3 case with padding and two groups. */
-static int check_output_stages(uint64_t *rng) {
-  const conv_case *c = &cases[1];
+/* Requantized codes (unsigned with a ReLU-like clamp, and bipolar by the sign rule) and floats,
+ * from a case with bipolar padding and two groups and one whose units split the columns. */
+static int check_output_stages(const conv_case *c, uint64_t *rng) {
   conv_data data;
   if (!prepare(c, &data, rng)) {
     release(&data);
     return 0;
   }
   const size_t out_c = data.desc.out_c;
-  int32_t multiplier[6], bias[6];
-  int8_t shift[6];
-  float scale[6], float_bias[6];
+  int32_t multiplier[40], bias[40];
+  int8_t shift[40];
+  float scale[40], float_bias[40];
   for (size_t oc = 0; oc < out_c; oc++) {
     multiplier[oc] = (int32_t)((1u << 30) + (uint32_t)(lb_test_random(rng) >> 34));
     shift[oc] = (int8_t)((int)(oc % 3) - 2); /* -2..0: scales from 1 to 4 */
     bias[oc] = (int32_t)oc - 3;
-    scale[oc] = 0.25f * (float)(oc + 1);
+    scale[oc] = 0.25f * (float)(oc % 6 + 1);
     float_bias[oc] = (float)oc - 1.5f;
   }
   int ok = 1;
@@ -268,7 +271,7 @@ static int check_output_stages(uint64_t *rng) {
   lb_conv2d_destroy(op);
   free(out);
   release(&data);
-  printf("%s output stages (codes u4, b1, s9; float)\n", ok ? "ok" : "FAIL");
+  printf("%s output stages of %s (codes u4, b1, s9; float)\n", ok ? "ok" : "FAIL", c->name);
   return ok;
 }
 
@@ -393,22 +396,22 @@ static int check_concurrent_runs(uint64_t *rng) {
   return ok;
 }
 
-/* A dense layer against the same reference as a 1x1 convolution of a 1x1 image. */
-static int check_dense(uint64_t *rng) {
-  const lb_dense_desc desc = {.batch = 3, .in_c = 37, .out_c = 11, .a = {4, LB_UNSIGNED},
-                              .w = {2, LB_SIGNED}, .strategy = LB_AUTO, .threads = 2,
-                              .output = LB_OUTPUT_SUMS};
-  const conv_case as_conv = {"dense", 3, 1, 1, 37, 11, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-                             desc.a, desc.w, LB_AUTO, 2};
+/* Dense layers against the same reference as 1x1 convolutions of a 1x1 image: a small batch,
+ * and batch 1 with enough channels for its units to split them. */
+static int check_dense(size_t batch, size_t in_c, size_t out_c, lb_operand a, lb_operand w,
+                       uint64_t *rng) {
+  const lb_dense_desc desc = {.batch = batch, .in_c = in_c, .out_c = out_c, .a = a, .w = w,
+                              .strategy = LB_AUTO, .threads = 2, .output = LB_OUTPUT_SUMS};
+  const conv_case as_conv = {"dense", batch, 1, 1, in_c, out_c, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0,
+                             0, a, w, LB_AUTO, 2};
   conv_data data;
   lb_dense *op = NULL;
   int ok = prepare(&as_conv, &data, rng);
   void *out = ok ? malloc(data.output_count * sum_bytes(&data)) : NULL;
   ok = out != NULL && lb_dense_create(&desc, data.weights, &op) == LB_OK &&
        lb_dense_run(op, data.input, out) == LB_OK && sums_match("dense", &data, out);
-  if (ok) {
-    printf("ok dense (%s)\n", lb_dense_kernel(op)->name);
-  }
+  printf("%s dense %zu x %zu -> %zu (%s)\n", ok ? "ok" : "FAIL", batch, in_c, out_c,
+         op != NULL ? lb_dense_kernel(op)->name : "not created");
   lb_dense_destroy(op);
   free(out);
   release(&data);
@@ -463,12 +466,13 @@ static int check_rejections(uint64_t *rng) {
 int main(void) {
   printf("cpu: %s\n", lb_cpu_description());
   uint64_t rng = 0x452821e638d01377u;
-  int results[COUNT(cases) + 6];
+  int results[COUNT(cases) + 8];
   size_t checks = 0;
   for (size_t i = 0; i < COUNT(cases); i++) {
     results[checks++] = check_sums(&cases[i], &rng);
   }
-  results[checks++] = check_output_stages(&rng);
+  results[checks++] = check_output_stages(&cases[1], &rng);
+  results[checks++] = check_output_stages(&cases[COLUMN_BLOCKS_CASE], &rng);
 #ifdef __SIZEOF_INT128__
   results[checks++] = check_wide_requantize(&rng);
 #else
@@ -476,7 +480,10 @@ int main(void) {
 #endif
   results[checks++] = check_set_weights(&rng);
   results[checks++] = check_concurrent_runs(&rng);
-  results[checks++] = check_dense(&rng);
+  results[checks++] = check_dense(3, 37, 11, (lb_operand){4, LB_UNSIGNED},
+                                  (lb_operand){2, LB_SIGNED}, &rng);
+  results[checks++] = check_dense(1, 300, 70, (lb_operand){1, LB_BIPOLAR},
+                                  (lb_operand){1, LB_BIPOLAR}, &rng);
   results[checks++] = check_rejections(&rng);
   size_t passed = 0;
   for (size_t i = 0; i < checks; i++) {

@@ -34,13 +34,14 @@ static int lb_reserve(size_t *total, size_t bytes, size_t *offset) {
   return !__builtin_add_overflow(*total, aligned, total);
 }
 
-/* The GEMM of `rows` rows of one group, storing its exact sums at c with row stride ldc. */
-static lb_status lb_unit_plan(const lb_operator *op, size_t rows, void *c, size_t ldc,
-                              lb_gemm_plan *plan) {
+/* The GEMM of `rows` rows and `columns` columns of one group, storing its exact sums at c with row
+ * stride ldc. Its panel sizes depend on K alone, so every unit's panels are those of the group. */
+static lb_status lb_unit_plan(const lb_operator *op, size_t rows, size_t columns, void *c,
+                              size_t ldc, lb_gemm_plan *plan) {
   const lb_conv_geometry *g = &op->geometry;
   const lb_gemm_problem problem = {.a_operand = op->a, .w_operand = op->w, .m = rows,
-                                   .n = g->group_out_c, .k = g->k, .lda = g->k, .ldw = g->k,
-                                   .c = c, .ldc = ldc};
+                                   .n = columns, .k = g->k, .lda = g->k, .ldw = g->k, .c = c,
+                                   .ldc = ldc};
   return lb_gemm_plan_layout(plan, op->kernel, &problem, 1);
 }
 
@@ -48,16 +49,28 @@ static size_t lb_sum_bytes(const lb_operator *op) {
   return op->sums64 ? sizeof(int64_t) : sizeof(int32_t);
 }
 
-static size_t lb_unit_rows(const lb_operator *op) {
+static size_t lb_round_up(size_t value, size_t multiple) {
+  return value > multiple ? lb_divide_up(value, multiple) * multiple : multiple;
+}
+
+/* Units of whole panels: rows first, as many units as the threads want; columns split only when
+ * the rows of every group give fewer (each column block packs the unit's A panels again, which is
+ * cheap exactly when there are few rows). The sums tile bounds the rows last. */
+static void lb_size_units(lb_operator *op) {
   const lb_conv_geometry *g = &op->geometry;
-  const size_t mr = op->kernel->mr;
+  const size_t mr = op->kernel->mr, nr = op->kernel->nr;
   const size_t wanted_units = op->threads > 1 ? (size_t)op->threads * LB_UNITS_PER_THREAD : 1;
-  size_t rows = lb_min(lb_divide_up(g->rows, lb_divide_up(wanted_units, g->groups)),
-                       LB_UNIT_MAX_ROWS);
+  op->unit_rows = lb_round_up(
+      lb_min(lb_divide_up(g->rows, lb_divide_up(wanted_units, g->groups)), LB_UNIT_MAX_ROWS), mr);
+  const size_t row_units = lb_divide_up(g->rows, op->unit_rows) * g->groups;
+  const size_t panels = lb_divide_up(g->group_out_c, nr);
+  const size_t column_blocks =
+      row_units < wanted_units ? lb_min(lb_divide_up(wanted_units, row_units), panels) : 1;
+  op->unit_columns = lb_divide_up(panels, column_blocks) * nr;
   if (op->output.kind != LB_OUTPUT_SUMS) {
-    rows = lb_min(rows, LB_UNIT_MAX_TILE_BYTES / (g->group_out_c * lb_sum_bytes(op)));
+    op->unit_rows = lb_round_up(
+        lb_min(op->unit_rows, LB_UNIT_MAX_TILE_BYTES / (op->unit_columns * lb_sum_bytes(op))), mr);
   }
-  return rows > mr ? lb_divide_up(rows, mr) * mr : mr;
 }
 
 /* Sizes the slot of a run's workspace from the layout of the largest unit: A panels, A code
@@ -76,7 +89,7 @@ static int lb_size_slot(lb_operator *op, const lb_gemm_plan *plan) {
     return 0;
   }
   if (op->output.kind != LB_OUTPUT_SUMS &&
-      __builtin_mul_overflow(op->unit_rows * lb_sum_bytes(op), g->group_out_c, &tile_bytes)) {
+      __builtin_mul_overflow(op->unit_rows * lb_sum_bytes(op), op->unit_columns, &tile_bytes)) {
     return 0;
   }
   size_t total = 0, a_panels_at;
@@ -151,8 +164,9 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
                                           &desc->float_out, geometry->out_c);
   lb_gemm_plan plan;
   if (status == LB_OK) {
-    op->unit_rows = lb_unit_rows(op);
-    status = lb_unit_plan(op, op->unit_rows, NULL, geometry->group_out_c, &plan);
+    lb_size_units(op);
+    status = lb_unit_plan(op, op->unit_rows, geometry->group_out_c, NULL, geometry->group_out_c,
+                          &plan);
   }
   if (status == LB_OK && !lb_size_slot(op, &plan)) {
     status = LB_OUT_OF_MEMORY;
@@ -191,8 +205,8 @@ static void lb_pack_weight_panel(void *context, size_t item) {
 
 void lb_operator_pack_weights(lb_operator *op, const void *weights) {
   lb_weight_packing packing = {.op = op, .weights = weights};
-  const lb_status status = lb_unit_plan(op, op->kernel->mr, NULL, op->geometry.group_out_c,
-                                        &packing.plan);
+  const lb_status status = lb_unit_plan(op, op->kernel->mr, op->geometry.group_out_c, NULL,
+                                        op->geometry.group_out_c, &packing.plan);
   assert(status == LB_OK); /* create laid out the same group */
   (void)status;
   lb_parallel_for(op->threads, op->geometry.groups * op->w_panels, lb_pack_weight_panel, &packing);
@@ -206,35 +220,48 @@ typedef struct lb_run {
   const unsigned char *input;
   unsigned char *output;
   unsigned char *workspace;
-  size_t row_blocks, units;
+  size_t row_blocks, column_blocks, units;
   atomic_size_t next_unit;
 } lb_run;
+
+/* Units in the order group, column block, row block: consecutive units share W panels. */
+static lb_run_unit lb_unit_at(const lb_run *run, size_t index) {
+  const lb_operator *op = run->op;
+  const lb_conv_geometry *g = &op->geometry;
+  const size_t first_row = index % run->row_blocks * op->unit_rows;
+  const size_t first_column = index / run->row_blocks % run->column_blocks * op->unit_columns;
+  return (lb_run_unit){.input = run->input,
+                       .group = index / run->row_blocks / run->column_blocks,
+                       .first_row = first_row,
+                       .rows = lb_min(op->unit_rows, g->rows - first_row),
+                       .first_column = first_column,
+                       .columns = lb_min(op->unit_columns, g->group_out_c - first_column)};
+}
 
 static void lb_compute_unit(const lb_run *run, size_t index, unsigned char *slot) {
   const lb_operator *op = run->op;
   const lb_conv_geometry *g = &op->geometry;
-  const size_t first_row = index % run->row_blocks * op->unit_rows;
-  const lb_run_unit unit = {.input = run->input,
-                            .group = index / run->row_blocks,
-                            .first_row = first_row,
-                            .rows = lb_min(op->unit_rows, g->rows - first_row)};
-  const size_t first_column = unit.group * g->group_out_c;
+  const lb_run_unit unit = lb_unit_at(run, index);
+  const size_t out_column = unit.group * g->group_out_c + unit.first_column;
   /* Exact sums go straight to the output; the other stages read them from the slot's tile. */
   const int sums_out = op->output.kind == LB_OUTPUT_SUMS;
-  unsigned char *c = sums_out ? run->output + (first_row * g->out_c + first_column) * lb_sum_bytes(op)
+  unsigned char *c = sums_out ? run->output + (unit.first_row * g->out_c + out_column) *
+                                                  lb_sum_bytes(op)
                               : slot + op->slot_tile;
-  const size_t ldc = sums_out ? g->out_c : g->group_out_c;
+  const size_t ldc = sums_out ? g->out_c : op->unit_columns;
 
   lb_gemm_plan plan;
-  const lb_status status = lb_unit_plan(op, unit.rows, c, ldc, &plan);
+  const lb_status status = lb_unit_plan(op, unit.rows, unit.columns, c, ldc, &plan);
   assert(status == LB_OK); /* create laid out a unit at least as large */
   (void)status;
-  plan.a.packed = slot;
+  plan.a.packed = slot; /* the A panels open the slot */
   plan.a.code_sums = plan.correction.needed ? (int64_t *)(slot + op->slot_a_sums) : NULL;
-  plan.w.packed = op->w_packed + unit.group * op->w_group_bytes;
-  plan.w.code_sums = plan.correction.needed
-                         ? op->w_code_sums + unit.group * op->w_panels * plan.w.panel_rows
-                         : NULL;
+  const size_t first_panel = unit.first_column / plan.w.panel_rows;
+  plan.w.packed = op->w_packed + unit.group * op->w_group_bytes + first_panel * op->w_panel_bytes;
+  plan.w.code_sums = plan.correction.needed ? op->w_code_sums +
+                                                  unit.group * op->w_panels * plan.w.panel_rows +
+                                                  unit.first_column
+                                            : NULL;
   op->pack_a_unit(op, &unit, &plan, slot + op->slot_scratch);
   for (size_t item = 0; item < lb_drive_item_count(&plan); item++) {
     lb_drive_item(&plan, item);
@@ -244,8 +271,8 @@ static void lb_compute_unit(const lb_run *run, size_t index, unsigned char *slot
   }
   if (!sums_out) {
     const size_t out_bytes = lb_output_element_bytes(&op->output, op->sums64);
-    lb_output_stage_write(&op->output, c, op->sums64, ldc, unit.rows, g->group_out_c, first_column,
-                          run->output + (first_row * g->out_c + first_column) * out_bytes,
+    lb_output_stage_write(&op->output, c, op->sums64, ldc, unit.rows, unit.columns, out_column,
+                          run->output + (unit.first_row * g->out_c + out_column) * out_bytes,
                           g->out_c);
   }
 }
@@ -267,7 +294,8 @@ static void lb_run_slot(void *context, size_t slot) {
 lb_status lb_operator_run(const lb_operator *op, const void *input, void *output) {
   lb_run run = {.op = op, .input = input, .output = output};
   run.row_blocks = lb_divide_up(op->geometry.rows, op->unit_rows);
-  run.units = run.row_blocks * op->geometry.groups;
+  run.column_blocks = lb_divide_up(op->geometry.group_out_c, op->unit_columns);
+  run.units = run.row_blocks * run.column_blocks * op->geometry.groups;
   const size_t slots = lb_min(lb_min(op->threads, run.units), LB_POOL_MAX_THREADS);
   size_t bytes;
   if (__builtin_mul_overflow(slots, op->slot_bytes, &bytes) ||

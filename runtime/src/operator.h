@@ -32,10 +32,11 @@ static inline size_t lb_conv_input_position(size_t out, size_t tap, size_t strid
   return padded >= pad && padded - pad < in_size ? padded - pad : SIZE_MAX;
 }
 
-/* One work unit of a run: output rows [first_row, first_row + rows) of one group. */
+/* One work unit of a run: output rows [first_row, first_row + rows) of one group, its output
+ * channels [first_column, first_column + columns) (counted from the group's first). */
 typedef struct lb_run_unit {
   const unsigned char *input;
-  size_t group, first_row, rows;
+  size_t group, first_row, rows, first_column, columns;
 } lb_run_unit;
 
 typedef struct lb_conv2d lb_operator;
@@ -54,7 +55,9 @@ struct lb_conv2d {
   int sums64;       /* the exact sums are int64_t, else int32_t */
   unsigned threads; /* of a run */
   lb_pack_a_unit_fn pack_a_unit;
-  size_t unit_rows; /* rows per unit, a multiple of MR */
+  size_t unit_rows;    /* rows per unit, a multiple of MR */
+  size_t unit_columns; /* columns per unit, a multiple of NR: the group's N unless rows alone
+                          give too few units (dense layers of batch 1) */
   /* W of group g: w_panels panels of w_panel_bytes from w_packed + g * w_group_bytes, their rows'
    * code sums (NULL when the corrections need none) from w_code_sums + g * w_panels * NR. */
   size_t w_panels, w_panel_bytes, w_group_bytes;
@@ -90,7 +93,8 @@ void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm
                          void *scratch);
 
 /* Padding (padding.c): fills op->pad_run; computes op->tap_sums from the weights; subtracts the
- * padded taps' weight sums from the exact sums c (row stride ldc) of a unit's border rows. */
+ * padded taps' weight sums from the exact sums c (the unit's rows and columns, row stride ldc) of
+ * a unit's border rows. */
 void lb_padding_fill_run(lb_operator *op);
 void lb_padding_tap_sums(lb_operator *op, const void *weights);
 void lb_padding_correct_bipolar(const lb_operator *op, const lb_run_unit *unit, void *c,

@@ -41,9 +41,11 @@ void lb_padding_tap_sums(lb_operator *op, const void *weights) {
 
 /* An int32 C is corrected modulo 2^32, exact because the zero-padded sum fits int32 (its bound
  * is that of lb_gemm_output_type for the same K). */
-static void lb_subtract_tap(const lb_operator *op, size_t group, size_t tap, void *c_row) {
-  const size_t columns = op->geometry.group_out_c;
-  const int64_t *sums = op->tap_sums + tap * op->geometry.out_c + group * columns;
+static void lb_subtract_tap(const lb_operator *op, const lb_run_unit *unit, size_t tap,
+                            void *c_row) {
+  const size_t columns = unit->columns;
+  const int64_t *sums = op->tap_sums + tap * op->geometry.out_c +
+                        unit->group * op->geometry.group_out_c + unit->first_column;
   if (op->sums64) {
     int64_t *c = c_row;
     for (size_t j = 0; j < columns; j++) {
@@ -71,7 +73,7 @@ void lb_padding_correct_bipolar(const lb_operator *op, const lb_run_unit *unit, 
       for (size_t kx = 0; kx < g->kernel_w; kx++) {
         if (y_padded || lb_conv_input_position(ox, kx, g->stride_w, g->dilation_w, g->pad_left,
                                                g->in_w) == SIZE_MAX) {
-          lb_subtract_tap(op, unit->group, ky * g->kernel_w + kx, (unsigned char *)c + r * row_bytes);
+          lb_subtract_tap(op, unit, ky * g->kernel_w + kx, (unsigned char *)c + r * row_bytes);
         }
       }
     }
