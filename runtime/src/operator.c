@@ -92,7 +92,7 @@ static int lb_size_slot(lb_operator *op, const lb_gemm_plan *plan) {
       __builtin_mul_overflow(op->unit_rows * lb_sum_bytes(op), op->unit_columns, &tile_bytes)) {
     return 0;
   }
-  size_t total = 0, a_panels_at;
+  size_t total = 0, a_panels_at; /* 0: the A panels open the slot, aligned */
   if (!lb_reserve(&total, a_panels_bytes, &a_panels_at) ||
       !lb_reserve(&total, a_sums_bytes, &op->slot_a_sums) ||
       !lb_reserve(&total, scratch_bytes, &op->slot_scratch) ||

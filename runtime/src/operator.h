@@ -39,6 +39,7 @@ typedef struct lb_run_unit {
   size_t group, first_row, rows, first_column, columns;
 } lb_run_unit;
 
+/* The operator behind both public types: an lb_conv2d, and the one an lb_dense holds. */
 typedef struct lb_conv2d lb_operator;
 
 /* Packs the A panels of a unit into plan->a (packed panels and, if not NULL, code sums), with the
