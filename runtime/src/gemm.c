@@ -20,9 +20,9 @@ static int lb_gemm_arguments_valid(const lb_gemm_desc *desc, size_t m, size_t n,
          w != NULL && c != NULL && lda >= k && ldw >= k && ldc >= n;
 }
 
-static unsigned lb_gemm_threads(const lb_gemm_desc *desc, size_t m, size_t n, size_t k) {
-  if (desc->threads != 0) {
-    return desc->threads;
+unsigned lb_gemm_threads(unsigned requested, size_t m, size_t n, size_t k) {
+  if (requested != 0) {
+    return requested;
   }
   const unsigned threads = lb_cpu_default_threads();
   uint64_t macs;
@@ -52,7 +52,7 @@ lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const 
   const lb_gemm_problem problem = {.a_operand = desc->a, .w_operand = desc->w, .m = m, .n = n,
                                    .k = k, .a = a, .lda = lda, .w = w, .ldw = ldw, .c = c,
                                    .ldc = ldc};
-  const unsigned threads = lb_gemm_threads(desc, m, n, k);
+  const unsigned threads = lb_gemm_threads(desc->threads, m, n, k);
   lb_gemm_plan plan;
   const lb_status status = lb_gemm_plan_init(&plan, kernel, &problem, threads);
   if (status != LB_OK) {

@@ -104,17 +104,15 @@ static void lb_plan_blocks(lb_gemm_plan *plan, unsigned threads) {
 }
 
 static lb_status lb_plan_allocate(lb_gemm_plan *plan) {
-  const size_t a_panel_bytes = lb_aligned_size(plan->kblocks, plan->a.block_bytes);
-  const size_t w_panel_bytes = lb_aligned_size(plan->kblocks, plan->w.block_bytes);
-  const size_t a_bytes = lb_aligned_size(plan->a.panels, a_panel_bytes);
-  const size_t w_bytes = lb_aligned_size(plan->w.panels, w_panel_bytes);
+  const size_t a_bytes = lb_aligned_size(plan->a.panels, plan->a.panel_bytes);
+  const size_t w_bytes = lb_aligned_size(plan->w.panels, plan->w.panel_bytes);
   const int sums = plan->correction.needed;
   const size_t a_sums_bytes =
       sums ? lb_aligned_size(plan->a.panels * plan->a.panel_rows, sizeof(int64_t)) : 0;
   const size_t w_sums_bytes =
       sums ? lb_aligned_size(plan->w.panels * plan->w.panel_rows, sizeof(int64_t)) : 0;
   size_t total;
-  if (a_panel_bytes == 0 || w_panel_bytes == 0 || a_bytes == 0 || w_bytes == 0 ||
+  if (a_bytes == 0 || w_bytes == 0 ||
       (sums && (a_sums_bytes == 0 || w_sums_bytes == 0)) ||
       __builtin_add_overflow(a_bytes, w_bytes, &total) ||
       __builtin_add_overflow(total, a_sums_bytes, &total) ||
@@ -126,8 +124,6 @@ static lb_status lb_plan_allocate(lb_gemm_plan *plan) {
     return LB_OUT_OF_MEMORY;
   }
   plan->buffer = buffer;
-  plan->a.panel_bytes = a_panel_bytes;
-  plan->w.panel_bytes = w_panel_bytes;
   plan->a.packed = buffer;
   plan->w.packed = buffer + a_bytes;
   plan->a.code_sums = sums ? (int64_t *)(buffer + a_bytes + w_bytes) : NULL;
@@ -135,8 +131,8 @@ static lb_status lb_plan_allocate(lb_gemm_plan *plan) {
   return LB_OK;
 }
 
-lb_status lb_gemm_plan_init(lb_gemm_plan *plan, const lb_gemm_kernel_info *kernel,
-                            const lb_gemm_problem *problem, unsigned threads) {
+lb_status lb_gemm_plan_layout(lb_gemm_plan *plan, const lb_gemm_kernel_info *kernel,
+                              const lb_gemm_problem *problem, unsigned threads) {
   memset(plan, 0, sizeof *plan);
   plan->kernel = kernel;
   plan->m = problem->m;
@@ -173,7 +169,15 @@ lb_status lb_gemm_plan_init(lb_gemm_plan *plan, const lb_gemm_kernel_info *kerne
 
   lb_plan_correction(plan);
   lb_plan_blocks(plan, threads);
-  return lb_plan_allocate(plan);
+  plan->a.panel_bytes = lb_aligned_size(plan->kblocks, plan->a.block_bytes);
+  plan->w.panel_bytes = lb_aligned_size(plan->kblocks, plan->w.block_bytes);
+  return plan->a.panel_bytes != 0 && plan->w.panel_bytes != 0 ? LB_OK : LB_OUT_OF_MEMORY;
+}
+
+lb_status lb_gemm_plan_init(lb_gemm_plan *plan, const lb_gemm_kernel_info *kernel,
+                            const lb_gemm_problem *problem, unsigned threads) {
+  const lb_status status = lb_gemm_plan_layout(plan, kernel, problem, threads);
+  return status != LB_OK ? status : lb_plan_allocate(plan);
 }
 
 void lb_gemm_plan_release(lb_gemm_plan *plan) {

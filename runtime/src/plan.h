@@ -67,6 +67,15 @@ lb_status lb_gemm_plan_init(lb_gemm_plan *plan, const lb_gemm_kernel_info *kerne
                             const lb_gemm_problem *problem, unsigned threads);
 void lb_gemm_plan_release(lb_gemm_plan *plan);
 
+/* lb_gemm_plan_init without the allocation: every field but buffer and the panel sets' packed
+ * and code_sums pointers, which the caller points at memory of its own (the operators keep their
+ * W panels across calls and their A panels in a per-run workspace). */
+lb_status lb_gemm_plan_layout(lb_gemm_plan *plan, const lb_gemm_kernel_info *kernel,
+                              const lb_gemm_problem *problem, unsigned threads);
+
+/* Threads for m x n x k multiply-adds: `requested` if not 0, else as lb_gemm_desc.threads says. */
+unsigned lb_gemm_threads(unsigned requested, size_t m, size_t n, size_t k);
+
 /* Work items of lb_parallel_for. Packing: one panel per item, A panels first. */
 size_t lb_pack_item_count(const lb_gemm_plan *plan);
 void lb_pack_item(void *plan, size_t item);

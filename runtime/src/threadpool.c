@@ -6,7 +6,7 @@
 
 #include "threadpool.h"
 
-#define LB_POOL_MAX_WORKERS 63u
+#define LB_POOL_MAX_WORKERS (LB_POOL_MAX_THREADS - 1)
 
 static struct {
   pthread_mutex_t call_lock; /* one lb_parallel_for on the pool at a time */

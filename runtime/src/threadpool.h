@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* The most threads one call runs on, the calling thread included. */
+#define LB_POOL_MAX_THREADS 64u
+
 typedef void (*lb_task_fn)(void *context, size_t item);
 
 /* Calls task(context, item) for every item in [0, items) on up to `threads` threads, the calling

@@ -1,0 +1,35 @@
+/* The A pack steps of a run unit: the unit's output rows become A panels (and their code sums)
+ * with the kernel's pack functions, one panel of MR rows at a time. */
+#include "operator.h"
+
+static size_t lb_panel_rows(const lb_gemm_plan *plan, size_t panel) {
+  const size_t first = panel * plan->a.panel_rows;
+  return plan->m - first < plan->a.panel_rows ? plan->m - first : plan->a.panel_rows;
+}
+
+void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
+                             void *scratch) {
+  const void **pointers = scratch;
+  lb_indirection_build(op, unit, pointers);
+  const size_t taps = op->geometry.taps;
+  for (size_t panel = 0; panel < plan->a.panels; panel++) {
+    const size_t first = panel * plan->a.panel_rows;
+    op->kernel->pack_a_indirect(lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
+                                pointers + first * taps, plan->a.packed + panel * plan->a.panel_bytes,
+                                plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL,
+                                &plan->a.args);
+  }
+}
+
+/* Output row r is input pixel r: A is the input, row stride in_c, from the group's first channel. */
+void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
+                         void *scratch) {
+  (void)scratch;
+  const lb_conv_geometry *g = &op->geometry;
+  plan->a.source = unit->input + (unit->first_row * g->in_c + unit->group * g->group_in_c) *
+                                     plan->a.element_bytes;
+  plan->a.source_stride = g->in_c;
+  for (size_t panel = 0; panel < plan->a.panels; panel++) {
+    lb_pack_item(plan, panel);
+  }
+}
