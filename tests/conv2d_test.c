@@ -53,10 +53,10 @@ static void set_pads(lb_conv2d_desc *d, unsigned top, unsigned bottom, unsigned 
 }
 
 static lb_ref_conv2d_shape shape_of(const lb_conv2d_desc *d) {
-  const lb_ref_conv2d_shape s = {d->batch,      d->in_h,       d->in_w,      d->in_c,
-                                 d->out_c,      d->kernel_h,   d->kernel_w,  d->stride_h,
+  const lb_ref_conv2d_shape s = {d->batch,      d->in_h,       d->in_w,       d->in_c,
+                                 d->out_c,      d->kernel_h,   d->kernel_w,   d->stride_h,
                                  d->stride_w,   d->dilation_h, d->dilation_w, d->pad_top,
-                                 d->pad_bottom, d->pad_left,   d->pad_right, d->groups};
+                                 d->pad_bottom, d->pad_left,   d->pad_right,  d->groups};
   return s;
 }
 
@@ -165,8 +165,8 @@ static int check_kernel(const lb_conv2d_desc *d, const lb_conv2d *op, const char
     fprintf(stderr, "FAIL %s: lb_conv2d_kernel gives NULL\n", text);
     return 0;
   }
-  const int bitserial = kernel->strategy == LB_STRATEGY_BITSERIAL ||
-                        kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+  const int bitserial =
+      kernel->strategy == LB_STRATEGY_BITSERIAL || kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
   if ((d->strategy == LB_BITSERIAL && !bitserial) ||
       (d->strategy == LB_DIRECT && kernel->strategy != LB_STRATEGY_DIRECT)) {
     fprintf(stderr, "FAIL %s: kernel %s does not follow the strategy\n", text, kernel->name);
@@ -302,9 +302,9 @@ static lb_conv2d_desc geometry_desc(const geometry *g) {
   d.dilation_w = g->dw;
   d.groups = g->groups;
   switch (g->padding) {
-    case VALID: lb_conv2d_pad_valid(&d); break;
-    case SAME: lb_conv2d_pad_same(&d); break;
-    case EXPLICIT: set_pads(&d, g->pt, g->pb, g->pl, g->pr); break;
+  case VALID: lb_conv2d_pad_valid(&d); break;
+  case SAME: lb_conv2d_pad_same(&d); break;
+  case EXPLICIT: set_pads(&d, g->pt, g->pb, g->pl, g->pr); break;
   }
   return d;
 }
@@ -337,13 +337,19 @@ static const geometry padded[] = {
 };
 
 static const lb_operand bipolar_pairs[][2] = {
-    {{1, LB_BIPOLAR}, {1, LB_BIPOLAR}},  {{1, LB_BIPOLAR}, {1, LB_UNSIGNED}},
-    {{1, LB_BIPOLAR}, {1, LB_SIGNED}},   {{1, LB_BIPOLAR}, {2, LB_SIGNED}},
-    {{1, LB_BIPOLAR}, {4, LB_UNSIGNED}}, {{1, LB_BIPOLAR}, {8, LB_SIGNED}},
-    {{1, LB_UNSIGNED}, {1, LB_BIPOLAR}}, {{2, LB_SIGNED}, {1, LB_BIPOLAR}},
-    {{4, LB_UNSIGNED}, {1, LB_BIPOLAR}}, {{8, LB_SIGNED}, {1, LB_BIPOLAR}},
+    {{1, LB_BIPOLAR}, {1, LB_BIPOLAR}},
+    {{1, LB_BIPOLAR}, {1, LB_UNSIGNED}},
+    {{1, LB_BIPOLAR}, {1, LB_SIGNED}},
+    {{1, LB_BIPOLAR}, {2, LB_SIGNED}},
+    {{1, LB_BIPOLAR}, {4, LB_UNSIGNED}},
+    {{1, LB_BIPOLAR}, {8, LB_SIGNED}},
+    {{1, LB_UNSIGNED}, {1, LB_BIPOLAR}},
+    {{2, LB_SIGNED}, {1, LB_BIPOLAR}},
+    {{4, LB_UNSIGNED}, {1, LB_BIPOLAR}},
+    {{8, LB_SIGNED}, {1, LB_BIPOLAR}},
     /* The same borders without bipolar operands. */
-    {{2, LB_UNSIGNED}, {2, LB_SIGNED}},  {{3, LB_SIGNED}, {1, LB_UNSIGNED}},
+    {{2, LB_UNSIGNED}, {2, LB_SIGNED}},
+    {{3, LB_SIGNED}, {1, LB_UNSIGNED}},
     {{1, LB_SIGNED}, {1, LB_SIGNED}},
 };
 
@@ -374,8 +380,9 @@ static void part_bipolar(lb_test_tally *t, uint64_t *rng) {
 
 /* ---- overflow K ---------------------------------------------------------------------------- */
 
-static const unsigned overflow_bits[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {3, 1}, {1, 3}, {3, 3},
-                                            {4, 4}, {7, 7}, {8, 8}, {5, 11}, {16, 1}, {16, 16}};
+static const unsigned overflow_bits[][2] = {{1, 1},  {2, 1},  {1, 2},  {2, 2}, {3, 1},
+                                            {1, 3},  {3, 3},  {4, 4},  {7, 7}, {8, 8},
+                                            {5, 11}, {16, 1}, {16, 16}};
 
 static void part_overflow(size_t k, lb_test_tally *t, uint64_t *rng) {
   static const lb_test_fill fills[][2] = {{LB_FILL_ONES, LB_FILL_ONES},
@@ -404,8 +411,8 @@ static void part_overflow(size_t k, lb_test_tally *t, uint64_t *rng) {
         const lb_operand a = {overflow_bits[p][0], aenc[ea]}, w = {overflow_bits[p][1], wenc[ew]};
         /* At 65536 the narrowest pairs, the paper's 2-bit pair and the widest, matching
          * encodings: every narrow counter has flushed many times by then. */
-        if (k == 65536 && !(a.bits == w.bits && (a.bits <= 2 || a.bits == 16) &&
-                            a.encoding == w.encoding)) {
+        if (k == 65536 &&
+            !(a.bits == w.bits && (a.bits <= 2 || a.bits == 16) && a.encoding == w.encoding)) {
           continue;
         }
         for (size_t l = 0; l < n_layers; l++) {
@@ -546,7 +553,8 @@ static void part_weights(lb_test_tally *t, uint64_t *rng) {
       if (!refused) {
         fprintf(stderr, "FAIL lb_conv2d_set_weights(op, NULL) is not LB_INVALID_ARGUMENT\n");
       }
-      lb_test_record(t, refused && check_run(&l, d, op, l.input, l.sums, "after set_weights(NULL)"));
+      lb_test_record(t,
+                     refused && check_run(&l, d, op, l.input, l.sums, "after set_weights(NULL)"));
 
       lb_test_record(t, lb_conv2d_set_weights(op, first) == LB_OK &&
                             check_run(&l, d, op, l.input, first_sums, "weights set back"));
@@ -579,7 +587,7 @@ static int refused_desc(const lb_conv2d_desc *d, const void *weights, const char
 }
 
 typedef void (*mutation)(lb_conv2d_desc *d);
-#define MUTATION(name, ...) \
+#define MUTATION(name, ...)                                                                        \
   static void name(lb_conv2d_desc *d) { __VA_ARGS__; }
 MUTATION(batch_0, d->batch = 0)
 MUTATION(in_h_0, d->in_h = 0)
@@ -590,9 +598,9 @@ MUTATION(kernel_h_0, d->kernel_h = 0)
 MUTATION(kernel_w_0, d->kernel_w = 0)
 MUTATION(kernel_h_8, d->kernel_h = 8; d->in_h = 13)
 MUTATION(kernel_w_8, d->kernel_w = 8; d->in_w = 13)
-MUTATION(kernel_h_past_input, d->kernel_h = 7; set_pads(d, 1, 1, 1, 1))   /* 7 > 4 + 2 */
-MUTATION(kernel_w_past_input, d->kernel_w = 7; set_pads(d, 1, 1, 0, 1))   /* 7 > 5 + 1 */
-MUTATION(dilated_past_input, d->dilation_h = 3; set_pads(d, 0, 0, 0, 0))  /* 7 > 4 */
+MUTATION(kernel_h_past_input, d->kernel_h = 7; set_pads(d, 1, 1, 1, 1))  /* 7 > 4 + 2 */
+MUTATION(kernel_w_past_input, d->kernel_w = 7; set_pads(d, 1, 1, 0, 1))  /* 7 > 5 + 1 */
+MUTATION(dilated_past_input, d->dilation_h = 3; set_pads(d, 0, 0, 0, 0)) /* 7 > 4 */
 MUTATION(stride_h_0, d->stride_h = 0)
 MUTATION(stride_w_0, d->stride_w = 0)
 MUTATION(stride_h_5, d->stride_h = 5)
@@ -601,7 +609,7 @@ MUTATION(dilation_h_0, d->dilation_h = 0)
 MUTATION(dilation_w_0, d->dilation_w = 0)
 MUTATION(dilation_w_5, d->dilation_w = 5; d->in_w = 13)
 MUTATION(groups_0, d->groups = 0)
-MUTATION(groups_not_dividing_in_c, d->groups = 4)                      /* in_c 6, out_c 12 */
+MUTATION(groups_not_dividing_in_c, d->groups = 4) /* in_c 6, out_c 12 */
 MUTATION(groups_not_dividing_out_c, d->groups = 3; d->out_c = 4)
 MUTATION(groups_above_in_c, d->groups = 12)
 MUTATION(abits_0, d->a.bits = 0)
@@ -620,24 +628,54 @@ MUTATION(clamp_reversed, d->output = LB_OUTPUT_CODES; d->requantize.clamp_min = 
 MUTATION(clamp_above_out, d->output = LB_OUTPUT_CODES; d->requantize.clamp_max = 128)
 MUTATION(clamp_below_out, d->output = LB_OUTPUT_CODES; d->requantize.clamp_min = -129)
 MUTATION(out_bits_17, d->output = LB_OUTPUT_CODES; d->requantize.out.bits = 17)
-MUTATION(out_bipolar_2_bits, d->output = LB_OUTPUT_CODES; d->requantize.out = (lb_operand){2, LB_BIPOLAR})
+MUTATION(out_bipolar_2_bits, d->output = LB_OUTPUT_CODES;
+         d->requantize.out = (lb_operand){2, LB_BIPOLAR})
 
 static const struct {
   mutation apply;
   const char *what;
   int geometric; /* lb_conv2d_out_h or _w must give 0 */
 } mutations[] = {
-#define M(name, geometric) {name, #name, geometric}
-    M(batch_0, 0), M(in_h_0, 1), M(in_w_0, 1), M(in_c_0, 0), M(out_c_0, 0),
-    M(kernel_h_0, 1), M(kernel_w_0, 1), M(kernel_h_8, 1), M(kernel_w_8, 1),
-    M(kernel_h_past_input, 1), M(kernel_w_past_input, 1), M(dilated_past_input, 1),
-    M(stride_h_0, 1), M(stride_w_0, 1), M(stride_h_5, 1), M(stride_w_5, 1),
-    M(dilation_h_0, 1), M(dilation_w_0, 1), M(dilation_w_5, 1),
-    M(groups_0, 0), M(groups_not_dividing_in_c, 0), M(groups_not_dividing_out_c, 0),
-    M(groups_above_in_c, 0), M(abits_0, 0), M(abits_17, 0), M(wbits_0, 0), M(wbits_17, 0),
-    M(a_bipolar_2_bits, 0), M(w_bipolar_2_bits, 0), M(a_encoding_unknown, 0),
-    M(output_kind_unknown, 0), M(multiplier_null, 0), M(shift_null, 0), M(scale_null, 0),
-    M(clamp_reversed, 0), M(clamp_above_out, 0), M(clamp_below_out, 0), M(out_bits_17, 0),
+#define M(name, geometric)                                                                         \
+  { name, #name, geometric }
+    M(batch_0, 0),
+    M(in_h_0, 1),
+    M(in_w_0, 1),
+    M(in_c_0, 0),
+    M(out_c_0, 0),
+    M(kernel_h_0, 1),
+    M(kernel_w_0, 1),
+    M(kernel_h_8, 1),
+    M(kernel_w_8, 1),
+    M(kernel_h_past_input, 1),
+    M(kernel_w_past_input, 1),
+    M(dilated_past_input, 1),
+    M(stride_h_0, 1),
+    M(stride_w_0, 1),
+    M(stride_h_5, 1),
+    M(stride_w_5, 1),
+    M(dilation_h_0, 1),
+    M(dilation_w_0, 1),
+    M(dilation_w_5, 1),
+    M(groups_0, 0),
+    M(groups_not_dividing_in_c, 0),
+    M(groups_not_dividing_out_c, 0),
+    M(groups_above_in_c, 0),
+    M(abits_0, 0),
+    M(abits_17, 0),
+    M(wbits_0, 0),
+    M(wbits_17, 0),
+    M(a_bipolar_2_bits, 0),
+    M(w_bipolar_2_bits, 0),
+    M(a_encoding_unknown, 0),
+    M(output_kind_unknown, 0),
+    M(multiplier_null, 0),
+    M(shift_null, 0),
+    M(scale_null, 0),
+    M(clamp_reversed, 0),
+    M(clamp_above_out, 0),
+    M(clamp_below_out, 0),
+    M(out_bits_17, 0),
     M(out_bipolar_2_bits, 0),
 #undef M
 };
@@ -689,7 +727,8 @@ static void part_invalid(lb_test_tally *t, uint64_t *rng) {
   edge.kernel_h = 6;
   edge.kernel_w = 7;
   set_pads(&edge, 1, 1, 1, 1); /* kernel = padded input: one output, valid */
-  lb_test_record(t, check_layer(&edge, LB_FILL_RANDOM, LB_FILL_RANDOM, "kernel as large as the padded input", rng));
+  lb_test_record(t, check_layer(&edge, LB_FILL_RANDOM, LB_FILL_RANDOM,
+                                "kernel as large as the padded input", rng));
 
   for (size_t m = 0; m < COUNT(mutations); m++) {
     lb_conv2d_desc d = base;
@@ -718,26 +757,38 @@ static void part_invalid(lb_test_tally *t, uint64_t *rng) {
     fprintf(stderr, "FAIL lb_conv2d_create of the valid base\n");
     lb_test_record(t, 0);
   } else {
-    const size_t out_bytes = l.pixels * base.out_c * lb_test_output_bytes(LB_OUTPUT_SUMS, l.sums_type, NULL);
+    const size_t out_bytes =
+        l.pixels * base.out_c * lb_test_output_bytes(LB_OUTPUT_SUMS, l.sums_type, NULL);
     const size_t in_bytes = lb_ref_conv2d_input_count(&l.shape) * lb_test_elem_bytes(base.a);
-    void *output = lb_test_output_alloc(l.pixels * base.out_c, lb_test_output_bytes(LB_OUTPUT_SUMS, l.sums_type, NULL));
+    void *output = lb_test_output_alloc(l.pixels * base.out_c,
+                                        lb_test_output_bytes(LB_OUTPUT_SUMS, l.sums_type, NULL));
     void *input_copy = malloc(in_bytes);
     if (output == NULL || input_copy == NULL) {
       lb_test_record(t, 0);
     } else {
       memcpy(input_copy, l.input, in_bytes);
-      int r = lb_conv2d_run(op, NULL, output) == LB_INVALID_ARGUMENT && lb_test_untouched(output, out_bytes);
-      if (!r) fprintf(stderr, "FAIL lb_conv2d_run(op, NULL, output)\n");
+      int r = lb_conv2d_run(op, NULL, output) == LB_INVALID_ARGUMENT &&
+              lb_test_untouched(output, out_bytes);
+      if (!r) {
+        fprintf(stderr, "FAIL lb_conv2d_run(op, NULL, output)\n");
+      }
       lb_test_record(t, r);
       r = lb_conv2d_run(op, l.input, NULL) == LB_INVALID_ARGUMENT &&
           memcmp(input_copy, l.input, in_bytes) == 0;
-      if (!r) fprintf(stderr, "FAIL lb_conv2d_run(op, input, NULL)\n");
+      if (!r) {
+        fprintf(stderr, "FAIL lb_conv2d_run(op, input, NULL)\n");
+      }
       lb_test_record(t, r);
-      r = lb_conv2d_run(NULL, l.input, output) == LB_INVALID_ARGUMENT && lb_test_untouched(output, out_bytes);
-      if (!r) fprintf(stderr, "FAIL lb_conv2d_run(NULL, input, output)\n");
+      r = lb_conv2d_run(NULL, l.input, output) == LB_INVALID_ARGUMENT &&
+          lb_test_untouched(output, out_bytes);
+      if (!r) {
+        fprintf(stderr, "FAIL lb_conv2d_run(NULL, input, output)\n");
+      }
       lb_test_record(t, r);
       r = lb_conv2d_set_weights(NULL, l.weights) == LB_INVALID_ARGUMENT;
-      if (!r) fprintf(stderr, "FAIL lb_conv2d_set_weights(NULL, weights)\n");
+      if (!r) {
+        fprintf(stderr, "FAIL lb_conv2d_set_weights(NULL, weights)\n");
+      }
       lb_test_record(t, r);
       /* After all these refusals the operator still computes the layer. */
       lb_test_record(t, check_run(&l, &base, op, l.input, l.sums, "after the refused calls"));
@@ -797,8 +848,8 @@ static void part_threads(lb_test_tally *t, uint64_t *rng) {
                          lb_test_expected(&out, l[1].pixels, d->out_c, l[1].sums)};
     void *output[2] = {lb_test_output_alloc(count, bytes), lb_test_output_alloc(count, bytes)};
     lb_conv2d *op = NULL;
-    int ok = expected[0] != NULL && expected[1] != NULL && output[0] != NULL &&
-             output[1] != NULL && lb_conv2d_create(d, l[0].weights, &op) == LB_OK;
+    int ok = expected[0] != NULL && expected[1] != NULL && output[0] != NULL && output[1] != NULL &&
+             lb_conv2d_create(d, l[0].weights, &op) == LB_OK;
     if (ok) {
       const void *const inputs[2] = {l[0].input, l[1].input};
       const void *const wanted[2] = {expected[0], expected[1]};
@@ -829,11 +880,11 @@ static int desc_equal(const lb_conv2d_desc *x, const lb_conv2d_desc *y) {
          x->out_c == y->out_c && x->kernel_h == y->kernel_h && x->kernel_w == y->kernel_w &&
          x->stride_h == y->stride_h && x->stride_w == y->stride_w &&
          x->dilation_h == y->dilation_h && x->dilation_w == y->dilation_w &&
-         x->pad_top == y->pad_top && x->pad_bottom == y->pad_bottom &&
-         x->pad_left == y->pad_left && x->pad_right == y->pad_right && x->groups == y->groups &&
-         x->a.bits == y->a.bits && x->a.encoding == y->a.encoding && x->w.bits == y->w.bits &&
-         x->w.encoding == y->w.encoding && x->strategy == y->strategy &&
-         x->threads == y->threads && x->output == y->output;
+         x->pad_top == y->pad_top && x->pad_bottom == y->pad_bottom && x->pad_left == y->pad_left &&
+         x->pad_right == y->pad_right && x->groups == y->groups && x->a.bits == y->a.bits &&
+         x->a.encoding == y->a.encoding && x->w.bits == y->w.bits &&
+         x->w.encoding == y->w.encoding && x->strategy == y->strategy && x->threads == y->threads &&
+         x->output == y->output;
 }
 
 /* pad_same: total (k - 1) * d, floor half before, the rest after, out = ceil(in / stride), no
@@ -847,7 +898,8 @@ static int check_same(size_t in, unsigned k, unsigned s, unsigned dil) {
   d.dilation_w = dil % 4 + 1;
   set_pads(&d, 9, 9, 9, 9);
   lb_conv2d_desc want = d;
-  const unsigned total_h = (d.kernel_h - 1) * d.dilation_h, total_w = (d.kernel_w - 1) * d.dilation_w;
+  const unsigned total_h = (d.kernel_h - 1) * d.dilation_h,
+                 total_w = (d.kernel_w - 1) * d.dilation_w;
   set_pads(&want, total_h / 2, total_h - total_h / 2, total_w / 2, total_w - total_w / 2);
   lb_conv2d_pad_same(&d);
   int ok = desc_equal(&d, &want);
@@ -866,8 +918,9 @@ static int check_same(size_t in, unsigned k, unsigned s, unsigned dil) {
   ok = ok && lb_conv2d_out_h(&valid) == (refused ? 0 : valid_h) &&
        lb_conv2d_out_w(&valid) == (refused ? 0 : valid_w);
   if (!ok) {
-    fprintf(stderr, "FAIL padding helpers: in %zux%zu kernel %ux%u stride %ux%u dilation %ux%u: "
-                    "SAME pads %u/%u/%u/%u out %zux%zu; VALID out %zux%zu\n",
+    fprintf(stderr,
+            "FAIL padding helpers: in %zux%zu kernel %ux%u stride %ux%u dilation %ux%u: "
+            "SAME pads %u/%u/%u/%u out %zux%zu; VALID out %zux%zu\n",
             d.in_h, d.in_w, d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.dilation_h,
             d.dilation_w, d.pad_top, d.pad_bottom, d.pad_left, d.pad_right, lb_conv2d_out_h(&d),
             lb_conv2d_out_w(&d), lb_conv2d_out_h(&valid), lb_conv2d_out_w(&valid));
@@ -897,7 +950,8 @@ static void part_same(lb_test_tally *t, uint64_t *rng) {
     lb_conv2d_pad_same(&d);
     const unsigned p = resnet[r].pad;
     const int ok = d.pad_top == p && d.pad_bottom == p && d.pad_left == p && d.pad_right == p &&
-                   lb_conv2d_out_h(&d) == resnet[r].in / 2 && lb_conv2d_out_w(&d) == resnet[r].in / 2;
+                   lb_conv2d_out_h(&d) == resnet[r].in / 2 &&
+                   lb_conv2d_out_w(&d) == resnet[r].in / 2;
     if (!ok) {
       fprintf(stderr, "FAIL SAME on ResNet-18 %ux%u stride 2 at %zu: pads %u/%u/%u/%u, out %zu\n",
               resnet[r].k, resnet[r].k, resnet[r].in, d.pad_top, d.pad_bottom, d.pad_left,
@@ -927,7 +981,8 @@ static void part_same(lb_test_tally *t, uint64_t *rng) {
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s bits ABITS (1..16) | geometry | bipolar | overflow K (4608, 9216, 65536) |\n"
-          "       requantize | weights | invalid | threads | same\n", argv0);
+          "       requantize | weights | invalid | threads | same\n",
+          argv0);
   return 2;
 }
 

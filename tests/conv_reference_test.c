@@ -36,13 +36,13 @@ static void record(tally *t, int ok) {
 
 /* batch, in_h, in_w, in_c, out_c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, groups */
 static const lb_ref_conv2d_shape padded_shapes[] = {
-    {1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},       /* SAME 3x3 */
-    {2, 7, 6, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},       /* stride 2, batch 2 */
-    {1, 7, 7, 4, 6, 2, 5, 1, 2, 1, 1, 0, 1, 2, 2, 2},       /* 2x5, asymmetric, 2 groups */
-    {1, 13, 9, 6, 6, 3, 3, 1, 1, 2, 3, 2, 2, 3, 3, 6},      /* depthwise, dilation 2x3 */
-    {1, 6, 8, 65, 5, 1, 3, 3, 1, 1, 1, 0, 0, 1, 0, 1},      /* 1x3, stride 3x1, one side */
-    {2, 4, 5, 2, 2, 3, 1, 1, 1, 1, 1, 2, 0, 0, 0, 2},       /* 3x1, top only, depthwise */
-    {1, 2, 2, 3, 2, 7, 7, 4, 4, 1, 1, 3, 3, 3, 3, 1},       /* 7x7 on 2x2: mostly padding */
+    {1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* SAME 3x3 */
+    {2, 7, 6, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},  /* stride 2, batch 2 */
+    {1, 7, 7, 4, 6, 2, 5, 1, 2, 1, 1, 0, 1, 2, 2, 2},  /* 2x5, asymmetric, 2 groups */
+    {1, 13, 9, 6, 6, 3, 3, 1, 1, 2, 3, 2, 2, 3, 3, 6}, /* depthwise, dilation 2x3 */
+    {1, 6, 8, 65, 5, 1, 3, 3, 1, 1, 1, 0, 0, 1, 0, 1}, /* 1x3, stride 3x1, one side */
+    {2, 4, 5, 2, 2, 3, 1, 1, 1, 1, 1, 2, 0, 0, 0, 2},  /* 3x1, top only, depthwise */
+    {1, 2, 2, 3, 2, 7, 7, 4, 4, 1, 1, 3, 3, 3, 3, 1},  /* 7x7 on 2x2: mostly padding */
 };
 static const lb_ref_conv2d_shape valid_shapes[] = {
     {1, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
@@ -128,8 +128,10 @@ static int check_conv(const lb_ref_conv2d_shape *s, lb_operand aref, lb_operand 
         const int64_t got = out == LB_OUT_INT32 ? ((const int32_t *)c)[i * og + j] : c[i * og + j];
         const int64_t want = sums[i * s->out_c + g * og + j];
         if (got != want) {
-          fprintf(stderr, "FAIL reference conv %" PRId64 " != im2col GEMM %" PRId64
-                          " at row %zu channel %zu\n", want, got, i, g * og + j);
+          fprintf(stderr,
+                  "FAIL reference conv %" PRId64 " != im2col GEMM %" PRId64
+                  " at row %zu channel %zu\n",
+                  want, got, i, g * og + j);
           describe_shape(s, aref, wop);
           ok = 0;
           break;
@@ -159,8 +161,9 @@ static int check_dense(size_t batch, size_t in_c, size_t out_c, lb_operand a, lb
   for (size_t i = 0; i < batch * out_c && ok; i++) {
     const int64_t got = out == LB_OUT_INT32 ? ((const int32_t *)c)[i] : c[i];
     if (got != sums[i]) {
-      fprintf(stderr, "FAIL dense a%u%c w%u%c %zux%zu->%zu: element %zu %" PRId64 " != %" PRId64 "\n",
-              a.bits, (char)a.encoding, w.bits, (char)w.encoding, batch, in_c, out_c, i, sums[i], got);
+      fprintf(
+          stderr, "FAIL dense a%u%c w%u%c %zux%zu->%zu: element %zu %" PRId64 " != %" PRId64 "\n",
+          a.bits, (char)a.encoding, w.bits, (char)w.encoding, batch, in_c, out_c, i, sums[i], got);
       ok = 0;
     }
   }
@@ -181,12 +184,13 @@ static int64_t requantize_double(int64_t sum, int32_t multiplier, int shift, int
   return (int64_t)q;
 }
 
-static int check_requantize(int64_t sum, int32_t m, int shift, int32_t bias, int32_t zp,
-                            int32_t lo, int32_t hi, int64_t want) {
+static int check_requantize(int64_t sum, int32_t m, int shift, int32_t bias, int32_t zp, int32_t lo,
+                            int32_t hi, int64_t want) {
   const int64_t got = lb_ref_requantize(sum, m, shift, bias, zp, lo, hi);
   if (got != want) {
-    fprintf(stderr, "FAIL requantize(%" PRId64 ", %" PRId32 ", shift %d, bias %" PRId32
-                    ", zp %" PRId32 ", [%" PRId32 ", %" PRId32 "]) = %" PRId64 ", expected %" PRId64 "\n",
+    fprintf(stderr,
+            "FAIL requantize(%" PRId64 ", %" PRId32 ", shift %d, bias %" PRId32 ", zp %" PRId32
+            ", [%" PRId32 ", %" PRId32 "]) = %" PRId64 ", expected %" PRId64 "\n",
             sum, m, shift, bias, zp, lo, hi, got, want);
     return 0;
   }
@@ -208,7 +212,8 @@ static void requantize_checks(tally *t, uint64_t *rng) {
   record(t, check_requantize(5, half, 0, 7, -3, -100, 100, 7));  /* 2.5 -> 3, + 7 - 3 */
   record(t, check_requantize(100, half, 0, 0, 0, -8, 7, 7));     /* 50 clamps to the top */
   record(t, check_requantize(-100, half, 0, 0, 0, -8, 7, -8));   /* -50 clamps to the bottom */
-  record(t, check_requantize(1, half, -31, 0, 0, INT32_MIN, INT32_MAX, INT64_C(1) << 30)); /* n = 0 */
+  record(t,
+         check_requantize(1, half, -31, 0, 0, INT32_MIN, INT32_MAX, INT64_C(1) << 30)); /* n = 0 */
   /* int64 sums, where sum * multiplier needs more than 64 bits: 3 * 2^40 * 2^30 / 2^71 = 1.5. */
   record(t, check_requantize(INT64_C(3) << 40, half, 40, 0, 0, -100, 100, 2));
   record(t, check_requantize(-(INT64_C(3) << 40), half, 40, 0, 0, -100, 100, -2));
@@ -256,7 +261,8 @@ static void float_checks(tally *t, uint64_t *rng) {
     const int refused = !lb_ref_float_close(off, sum, scale, bias);
     if (!accepted || !refused) {
       fprintf(stderr, "FAIL float tolerance at sum %" PRId64 " scale %g bias %g: %s\n", sum,
-              (double)scale, (double)bias, accepted ? "accepts a wrong value" : "refuses a right one");
+              (double)scale, (double)bias,
+              accepted ? "accepts a wrong value" : "refuses a right one");
     }
     record(t, accepted && refused);
   }
@@ -301,9 +307,11 @@ int main(void) {
       record(&t, check_conv(&padded_shapes[s], bipolar, s2, weights_for_bipolar[w], &rng));
     }
   }
-  record(&t, check_dense(1, 1024, 10, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_SIGNED}, &rng));
+  record(&t,
+         check_dense(1, 1024, 10, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_SIGNED}, &rng));
   record(&t, check_dense(3, 65, 7, bipolar, bipolar, &rng));
-  record(&t, check_dense(2, 130, 3, (lb_operand){16, LB_SIGNED}, (lb_operand){16, LB_SIGNED}, &rng));
+  record(&t,
+         check_dense(2, 130, 3, (lb_operand){16, LB_SIGNED}, (lb_operand){16, LB_SIGNED}, &rng));
   requantize_checks(&t, &rng);
   float_checks(&t, &rng);
 

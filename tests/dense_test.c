@@ -17,8 +17,8 @@
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
-static lb_dense_desc dense_desc(size_t batch, size_t in_c, size_t out_c, lb_operand a,
-                                lb_operand w, lb_strategy_choice strategy) {
+static lb_dense_desc dense_desc(size_t batch, size_t in_c, size_t out_c, lb_operand a, lb_operand w,
+                                lb_strategy_choice strategy) {
   lb_dense_desc d;
   memset(&d, 0, sizeof d);
   d.batch = batch;
@@ -86,8 +86,8 @@ static lb_test_output output_of(const layer *l, const lb_dense_desc *d) {
 
 /* Runs op on `input` and compares with `sums`: LB_OK, every output right, nothing written past
  * the end. */
-static int check_run(const layer *l, const lb_dense_desc *d, const lb_dense *op,
-                     const void *input, const int64_t *sums, const char *what) {
+static int check_run(const layer *l, const lb_dense_desc *d, const lb_dense *op, const void *input,
+                     const int64_t *sums, const char *what) {
   const lb_test_output out = output_of(l, d);
   const size_t count = d->batch * d->out_c;
   const size_t bytes = lb_test_output_bytes(d->output, l->sums_type, &d->requantize);
@@ -120,8 +120,8 @@ static int check_kernel(const lb_dense_desc *d, const lb_dense *op, const char *
     fprintf(stderr, "FAIL %s: lb_dense_kernel gives NULL\n", text);
     return 0;
   }
-  const int bitserial = kernel->strategy == LB_STRATEGY_BITSERIAL ||
-                        kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+  const int bitserial =
+      kernel->strategy == LB_STRATEGY_BITSERIAL || kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
   if ((d->strategy == LB_BITSERIAL && !bitserial) ||
       (d->strategy == LB_DIRECT && kernel->strategy != LB_STRATEGY_DIRECT)) {
     fprintf(stderr, "FAIL %s: kernel %s does not follow the strategy\n", text, kernel->name);
@@ -176,9 +176,9 @@ static void part_bits(unsigned abits, lb_test_tally *t, uint64_t *rng) {
       for (size_t ew = 0; ew < nw; ew++) {
         for (size_t s = 0; s < COUNT(shapes); s++) {
           for (size_t g = 0; g < COUNT(strategies); g++) {
-            lb_dense_desc d = dense_desc(shapes[s][0], shapes[s][1], shapes[s][2],
-                                         (lb_operand){abits, aenc[ea]},
-                                         (lb_operand){wbits, wenc[ew]}, strategies[g]);
+            lb_dense_desc d =
+                dense_desc(shapes[s][0], shapes[s][1], shapes[s][2], (lb_operand){abits, aenc[ea]},
+                           (lb_operand){wbits, wenc[ew]}, strategies[g]);
             d.threads = 1 + (wbits & 1);
             lb_test_record(t, check_layer(&d, LB_FILL_RANDOM, LB_FILL_RANDOM, "bits", rng));
           }
@@ -231,8 +231,9 @@ static void part_shapes(lb_test_tally *t, uint64_t *rng) {
 
 /* ---- overflow K ---------------------------------------------------------------------------- */
 
-static const unsigned overflow_bits[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {3, 1}, {1, 3}, {3, 3},
-                                            {4, 4}, {7, 7}, {8, 8}, {5, 11}, {16, 1}, {16, 16}};
+static const unsigned overflow_bits[][2] = {{1, 1},  {2, 1},  {1, 2},  {2, 2}, {3, 1},
+                                            {1, 3},  {3, 3},  {4, 4},  {7, 7}, {8, 8},
+                                            {5, 11}, {16, 1}, {16, 16}};
 
 static void part_overflow(size_t k, lb_test_tally *t, uint64_t *rng) {
   static const lb_test_fill fills[][2] = {{LB_FILL_ONES, LB_FILL_ONES},
@@ -248,8 +249,8 @@ static void part_overflow(size_t k, lb_test_tally *t, uint64_t *rng) {
         const lb_operand a = {overflow_bits[p][0], aenc[ea]}, w = {overflow_bits[p][1], wenc[ew]};
         /* At 65536 the narrowest pairs, the paper's 2-bit pair and the widest, matching
          * encodings: every narrow counter has flushed many times by then. */
-        if (k == 65536 && !(a.bits == w.bits && (a.bits <= 2 || a.bits == 16) &&
-                            a.encoding == w.encoding)) {
+        if (k == 65536 &&
+            !(a.bits == w.bits && (a.bits <= 2 || a.bits == 16) && a.encoding == w.encoding)) {
           continue;
         }
         for (size_t f = 0; f < COUNT(fills); f++) {
@@ -315,7 +316,8 @@ static void part_requantize(lb_test_tally *t, uint64_t *rng) {
 
 static void part_weights(lb_test_tally *t, uint64_t *rng) {
   lb_dense_desc configs[5] = {
-      dense_desc(2, 130, 5, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_UNSIGNED}, LB_BITSERIAL),
+      dense_desc(2, 130, 5, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_UNSIGNED},
+                 LB_BITSERIAL),
       dense_desc(3, 65, 7, (lb_operand){1, LB_BIPOLAR}, (lb_operand){1, LB_BIPOLAR}, LB_AUTO),
       dense_desc(1, 63, 9, (lb_operand){8, LB_SIGNED}, (lb_operand){8, LB_SIGNED}, LB_DIRECT),
       dense_desc(4, 3, 8, (lb_operand){4, LB_SIGNED}, (lb_operand){2, LB_SIGNED}, LB_AUTO),
@@ -364,7 +366,8 @@ static void part_weights(lb_test_tally *t, uint64_t *rng) {
       if (!refused) {
         fprintf(stderr, "FAIL lb_dense_set_weights(op, NULL) is not LB_INVALID_ARGUMENT\n");
       }
-      lb_test_record(t, refused && check_run(&l, d, op, l.input, l.sums, "after set_weights(NULL)"));
+      lb_test_record(t,
+                     refused && check_run(&l, d, op, l.input, l.sums, "after set_weights(NULL)"));
 
       lb_test_record(t, lb_dense_set_weights(op, first) == LB_OK &&
                             check_run(&l, d, op, l.input, first_sums, "weights set back"));
@@ -397,7 +400,7 @@ static int refused_desc(const lb_dense_desc *d, const void *weights, const char 
 }
 
 typedef void (*mutation)(lb_dense_desc *d);
-#define MUTATION(name, ...) \
+#define MUTATION(name, ...)                                                                        \
   static void name(lb_dense_desc *d) { __VA_ARGS__; }
 MUTATION(batch_0, d->batch = 0)
 MUTATION(in_c_0, d->in_c = 0)
@@ -418,17 +421,34 @@ MUTATION(clamp_reversed, d->output = LB_OUTPUT_CODES; d->requantize.clamp_min = 
 MUTATION(clamp_above_out, d->output = LB_OUTPUT_CODES; d->requantize.clamp_max = 128)
 MUTATION(clamp_below_out, d->output = LB_OUTPUT_CODES; d->requantize.clamp_min = -129)
 MUTATION(out_bits_0, d->output = LB_OUTPUT_CODES; d->requantize.out.bits = 0)
-MUTATION(out_bipolar_2_bits, d->output = LB_OUTPUT_CODES; d->requantize.out = (lb_operand){2, LB_BIPOLAR})
+MUTATION(out_bipolar_2_bits, d->output = LB_OUTPUT_CODES;
+         d->requantize.out = (lb_operand){2, LB_BIPOLAR})
 
 static const struct {
   mutation apply;
   const char *what;
 } mutations[] = {
-#define M(name) {name, #name}
-    M(batch_0), M(in_c_0), M(out_c_0), M(abits_0), M(abits_17), M(wbits_0), M(wbits_17),
-    M(a_bipolar_2_bits), M(w_bipolar_2_bits), M(w_encoding_unknown), M(output_kind_unknown),
-    M(multiplier_null), M(shift_null), M(scale_null), M(clamp_reversed), M(clamp_above_out),
-    M(clamp_below_out), M(out_bits_0), M(out_bipolar_2_bits),
+#define M(name)                                                                                    \
+  { name, #name }
+    M(batch_0),
+    M(in_c_0),
+    M(out_c_0),
+    M(abits_0),
+    M(abits_17),
+    M(wbits_0),
+    M(wbits_17),
+    M(a_bipolar_2_bits),
+    M(w_bipolar_2_bits),
+    M(w_encoding_unknown),
+    M(output_kind_unknown),
+    M(multiplier_null),
+    M(shift_null),
+    M(scale_null),
+    M(clamp_reversed),
+    M(clamp_above_out),
+    M(clamp_below_out),
+    M(out_bits_0),
+    M(out_bipolar_2_bits),
 #undef M
 };
 
@@ -436,8 +456,8 @@ static void part_invalid(lb_test_tally *t, uint64_t *rng) {
   static const int32_t multiplier[6] = {1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30};
   static const int8_t shift[6] = {0};
   static const float scale[6] = {1, 1, 1, 1, 1, 1};
-  lb_dense_desc base = dense_desc(2, 9, 6, (lb_operand){2, LB_UNSIGNED},
-                                  (lb_operand){2, LB_UNSIGNED}, LB_AUTO);
+  lb_dense_desc base =
+      dense_desc(2, 9, 6, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_UNSIGNED}, LB_AUTO);
   base.requantize = (lb_requantize){{8, LB_SIGNED}, multiplier, shift, NULL, 0, -128, 127};
   base.float_out = (lb_float_output){scale, NULL};
   layer l;
@@ -492,18 +512,28 @@ static void part_invalid(lb_test_tally *t, uint64_t *rng) {
       lb_test_record(t, 0);
     } else {
       memcpy(input_copy, l.input, in_bytes);
-      int r = lb_dense_run(op, NULL, output) == LB_INVALID_ARGUMENT && lb_test_untouched(output, out_bytes);
-      if (!r) fprintf(stderr, "FAIL lb_dense_run(op, NULL, output)\n");
+      int r = lb_dense_run(op, NULL, output) == LB_INVALID_ARGUMENT &&
+              lb_test_untouched(output, out_bytes);
+      if (!r) {
+        fprintf(stderr, "FAIL lb_dense_run(op, NULL, output)\n");
+      }
       lb_test_record(t, r);
       r = lb_dense_run(op, l.input, NULL) == LB_INVALID_ARGUMENT &&
           memcmp(input_copy, l.input, in_bytes) == 0;
-      if (!r) fprintf(stderr, "FAIL lb_dense_run(op, input, NULL)\n");
+      if (!r) {
+        fprintf(stderr, "FAIL lb_dense_run(op, input, NULL)\n");
+      }
       lb_test_record(t, r);
-      r = lb_dense_run(NULL, l.input, output) == LB_INVALID_ARGUMENT && lb_test_untouched(output, out_bytes);
-      if (!r) fprintf(stderr, "FAIL lb_dense_run(NULL, input, output)\n");
+      r = lb_dense_run(NULL, l.input, output) == LB_INVALID_ARGUMENT &&
+          lb_test_untouched(output, out_bytes);
+      if (!r) {
+        fprintf(stderr, "FAIL lb_dense_run(NULL, input, output)\n");
+      }
       lb_test_record(t, r);
       r = lb_dense_set_weights(NULL, l.weights) == LB_INVALID_ARGUMENT;
-      if (!r) fprintf(stderr, "FAIL lb_dense_set_weights(NULL, weights)\n");
+      if (!r) {
+        fprintf(stderr, "FAIL lb_dense_set_weights(NULL, weights)\n");
+      }
       lb_test_record(t, r);
       /* After all these refusals the operator still computes the layer. */
       lb_test_record(t, check_run(&l, &base, op, l.input, l.sums, "after the refused calls"));
@@ -524,7 +554,8 @@ static lb_status run_dense(const void *op, const void *input, void *output) {
 static void part_threads(lb_test_tally *t, uint64_t *rng) {
   lb_dense_desc configs[3] = {
       dense_desc(5, 1024, 65, (lb_operand){2, LB_UNSIGNED}, (lb_operand){2, LB_SIGNED}, LB_AUTO),
-      dense_desc(3, 130, 63, (lb_operand){1, LB_BIPOLAR}, (lb_operand){1, LB_BIPOLAR}, LB_BITSERIAL),
+      dense_desc(3, 130, 63, (lb_operand){1, LB_BIPOLAR}, (lb_operand){1, LB_BIPOLAR},
+                 LB_BITSERIAL),
       dense_desc(4, 144, 12, (lb_operand){8, LB_SIGNED}, (lb_operand){8, LB_SIGNED}, LB_DIRECT),
   };
   configs[1].threads = 2; /* each run on its own worker threads as well */
@@ -555,8 +586,8 @@ static void part_threads(lb_test_tally *t, uint64_t *rng) {
                          lb_test_expected(&out, d->batch, d->out_c, l[1].sums)};
     void *output[2] = {lb_test_output_alloc(count, bytes), lb_test_output_alloc(count, bytes)};
     lb_dense *op = NULL;
-    int ok = expected[0] != NULL && expected[1] != NULL && output[0] != NULL &&
-             output[1] != NULL && lb_dense_create(d, l[0].weights, &op) == LB_OK;
+    int ok = expected[0] != NULL && expected[1] != NULL && output[0] != NULL && output[1] != NULL &&
+             lb_dense_create(d, l[0].weights, &op) == LB_OK;
     if (ok) {
       const void *const inputs[2] = {l[0].input, l[1].input};
       const void *const wanted[2] = {expected[0], expected[1]};
@@ -582,7 +613,8 @@ static void part_threads(lb_test_tally *t, uint64_t *rng) {
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s bits ABITS (1..16) | shapes | overflow K (4608, 9216, 65536) | requantize |\n"
-          "       weights | invalid | threads\n", argv0);
+          "       weights | invalid | threads\n",
+          argv0);
   return 2;
 }
 

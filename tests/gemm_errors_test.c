@@ -38,11 +38,11 @@ static void fill_sentinel(int64_t *c) {
 /* Runs the call, which must return `expected` and write nothing to C. */
 static void expect(const char *what, call cl, lb_status expected) {
   int64_t *c = cl.c;
-  const lb_status got = lb_gemm(cl.null_desc ? NULL : &cl.desc, cl.m, cl.n, cl.k, cl.a,
-                                cl.lda, cl.w, cl.ldw, c, cl.ldc);
+  const lb_status got = lb_gemm(cl.null_desc ? NULL : &cl.desc, cl.m, cl.n, cl.k, cl.a, cl.lda,
+                                cl.w, cl.ldw, c, cl.ldc);
   if (got != expected) {
-    fprintf(stderr, "FAIL %s: status %d (%s), expected %d\n", what, (int)got,
-            lb_status_string(got), (int)expected);
+    fprintf(stderr, "FAIL %s: status %d (%s), expected %d\n", what, (int)got, lb_status_string(got),
+            (int)expected);
     failures++;
   }
   for (size_t i = 0; c != NULL && i < (size_t)M * LDC; i++) {
@@ -58,8 +58,7 @@ static void expect(const char *what, call cl, lb_status expected) {
 /* Whether a kernel built for encoding `kernel_encoding` refuses an operand: a bit-serial AND
  * kernel for 1-bit unsigned planes takes bipolar ones and the other way round (docs/design.md,
  * section 11: the one plane of either has weight +1). */
-static int encoding_refused(const lb_gemm_kernel_info *kernel, int kernel_encoding,
-                            lb_operand op) {
+static int encoding_refused(const lb_gemm_kernel_info *kernel, int kernel_encoding, lb_operand op) {
   if (kernel_encoding == 0 || kernel_encoding == (int)op.encoding) {
     return 0;
   }
@@ -103,7 +102,7 @@ static void invalid_arguments(call valid) {
   expect("ldc < N", cl, LB_INVALID_ARGUMENT);
 
   static const lb_operand bad_operands[] = {
-      {0, LB_UNSIGNED}, {17, LB_UNSIGNED}, {0, LB_SIGNED},  {17, LB_SIGNED},
+      {0, LB_UNSIGNED}, {17, LB_UNSIGNED}, {0, LB_SIGNED},        {17, LB_SIGNED},
       {2, LB_BIPOLAR},  {16, LB_BIPOLAR},  {2, (lb_encoding)'x'}, {1, (lb_encoding)0},
   };
   for (size_t i = 0; i < COUNT(bad_operands); i++) {

@@ -14,12 +14,13 @@ typedef struct shape {
 /* Every size of the issue (1, 3, 7, 17, 63, 65, 127, 1000) in each of M, N and K, at a cost that
  * QEMU can afford for every configuration. */
 static const shape shapes[] = {
-    {1, 1, 1},    {3, 7, 17},   {7, 3, 63},    {17, 65, 7},   {63, 5, 127},
-    {65, 17, 3},  {127, 3, 65}, {5, 9, 1000},  {1000, 2, 5},  {2, 127, 17},
+    {1, 1, 1},   {3, 7, 17},   {7, 3, 63},   {17, 65, 7},  {63, 5, 127},
+    {65, 17, 3}, {127, 3, 65}, {5, 9, 1000}, {1000, 2, 5}, {2, 127, 17},
 };
 /* Extreme values on the shapes with partial tiles in M and N and the longest K. */
 static const shape extreme_shapes[] = {{3, 7, 17}, {17, 65, 7}, {5, 9, 1000}};
-static const lb_test_fill extreme_fills[][2] = {{LB_FILL_MAX, LB_FILL_MIN}, {LB_FILL_MIN, LB_FILL_MIN}};
+static const lb_test_fill extreme_fills[][2] = {{LB_FILL_MAX, LB_FILL_MIN},
+                                                {LB_FILL_MIN, LB_FILL_MIN}};
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -37,17 +38,34 @@ static void record(tally *t, int ok) {
 
 /* One configuration through `kernel` (NULL: lb_gemm's choice): random values on every shape, then
  * the extremes. */
-static void run_configuration(tally *t, const lb_gemm_kernel_info *kernel, lb_strategy_choice strategy,
-                              lb_operand a, lb_operand w, uint64_t *rng) {
+static void run_configuration(tally *t, const lb_gemm_kernel_info *kernel,
+                              lb_strategy_choice strategy, lb_operand a, lb_operand w,
+                              uint64_t *rng) {
   for (size_t s = 0; s < COUNT(shapes); s++) {
-    const lb_test_case tc = {kernel, strategy, a, w, shapes[s].m, shapes[s].n, shapes[s].k,
-                             LB_FILL_RANDOM, LB_FILL_RANDOM, 1 + (unsigned)(s % 2)};
+    const lb_test_case tc = {kernel,
+                             strategy,
+                             a,
+                             w,
+                             shapes[s].m,
+                             shapes[s].n,
+                             shapes[s].k,
+                             LB_FILL_RANDOM,
+                             LB_FILL_RANDOM,
+                             1 + (unsigned)(s % 2)};
     record(t, lb_test_check(&tc, rng));
   }
   for (size_t s = 0; s < COUNT(extreme_shapes); s++) {
     for (size_t f = 0; f < COUNT(extreme_fills); f++) {
-      const lb_test_case tc = {kernel, strategy, a, w, extreme_shapes[s].m, extreme_shapes[s].n,
-                               extreme_shapes[s].k, extreme_fills[f][0], extreme_fills[f][1], 1};
+      const lb_test_case tc = {kernel,
+                               strategy,
+                               a,
+                               w,
+                               extreme_shapes[s].m,
+                               extreme_shapes[s].n,
+                               extreme_shapes[s].k,
+                               extreme_fills[f][0],
+                               extreme_fills[f][1],
+                               1};
       record(t, lb_test_check(&tc, rng));
     }
   }
@@ -57,13 +75,13 @@ static void run_configuration(tally *t, const lb_gemm_kernel_info *kernel, lb_st
 static int chosen_as_asked(const lb_gemm_kernel_info *kernel, lb_strategy_choice strategy,
                            lb_operand a, lb_operand w) {
   switch (strategy) {
-    case LB_BITSERIAL:
-      return kernel->strategy == LB_STRATEGY_BITSERIAL ||
-             kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
-    case LB_DIRECT: return kernel->strategy == LB_STRATEGY_DIRECT;
-    case LB_AUTO:
-      return kernel == lb_gemm_select(a, w, LB_BITSERIAL) ||
-             kernel == lb_gemm_select(a, w, LB_DIRECT);
+  case LB_BITSERIAL:
+    return kernel->strategy == LB_STRATEGY_BITSERIAL ||
+           kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+  case LB_DIRECT: return kernel->strategy == LB_STRATEGY_DIRECT;
+  case LB_AUTO:
+    return kernel == lb_gemm_select(a, w, LB_BITSERIAL) ||
+           kernel == lb_gemm_select(a, w, LB_DIRECT);
   }
   return 0;
 }
@@ -136,8 +154,8 @@ int main(int argc, char **argv) {
                     chosen->name, a.bits, (char)a.encoding, w.bits, (char)w.encoding);
             total.failed++;
           }
-          const lb_test_case tc = {NULL, strategies[s], a, w, 9, 11, 300, LB_FILL_RANDOM,
-                                   LB_FILL_RANDOM, 2};
+          const lb_test_case tc = {NULL,           strategies[s],  a, w, 9, 11, 300,
+                                   LB_FILL_RANDOM, LB_FILL_RANDOM, 2};
           record(&total, lb_test_check(&tc, &rng));
         }
       }

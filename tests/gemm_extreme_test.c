@@ -10,7 +10,7 @@
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
-static const unsigned bit_pairs[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {3, 1}, {1, 3}, {3, 3},
+static const unsigned bit_pairs[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2},  {3, 1},  {1, 3},  {3, 3},
                                         {4, 4}, {7, 7}, {8, 8}, {5, 11}, {16, 1}, {16, 16}};
 static const lb_test_fill fills[][2] = {{LB_FILL_ONES, LB_FILL_ONES},
                                         {LB_FILL_MAX, LB_FILL_MAX},
@@ -62,8 +62,9 @@ int main(int argc, char **argv) {
            * 65536 one row by two columns and the two largest products suffice. */
           const int longest = k > 65536;
           for (size_t f = longest ? 1 : 0; f < (longest ? 3 : COUNT(fills)); f++) {
-            const lb_test_case tc = {kernel, LB_AUTO, a, w, longest ? 1 : 3, longest ? 2 : 5,
-                                     (size_t)k, fills[f][0], fills[f][1], 1};
+            const lb_test_case tc = {
+                kernel,          LB_AUTO,   a,           w,           longest ? 1 : 3,
+                longest ? 2 : 5, (size_t)k, fills[f][0], fills[f][1], 1};
             if (lb_test_check(&tc, &rng)) {
               passed++;
             } else {

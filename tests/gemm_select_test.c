@@ -273,8 +273,8 @@ static int check_pick(const selection_case *c, const char *strategy_name,
             family_bitplanes ? "bit-plane" : "direct");
     ok = 0;
   }
-  const lb_test_case tc = {NULL, strategy, c->a, c->w, 5, 9, 130, LB_FILL_RANDOM, LB_FILL_RANDOM,
-                           1};
+  const lb_test_case tc = {NULL, strategy, c->a,           c->w,           5,
+                           9,    130,      LB_FILL_RANDOM, LB_FILL_RANDOM, 1};
   return lb_test_check(&tc, rng) && ok;
 }
 

@@ -63,8 +63,9 @@ int main(int argc, char **argv) {
         for (size_t st = 0; st < COUNT(strategies); st++) {
           const lb_operand a = operands[o][0], w = operands[o][1];
           const lb_gemm_kernel_info *kernel = lb_gemm_select(a, w, strategies[st]);
-          const lb_test_case tc = {kernel, strategies[st], a, w, shapes[s].m, shapes[s].n,
-                                   shapes[s].k, LB_FILL_RANDOM, LB_FILL_RANDOM, threads[t]};
+          const lb_test_case tc = {kernel,         strategies[st], a,           w,
+                                   shapes[s].m,    shapes[s].n,    shapes[s].k, LB_FILL_RANDOM,
+                                   LB_FILL_RANDOM, threads[t]};
           if (kernel == NULL) {
             fprintf(stderr, "FAIL no kernel of strategy %d for a%u%c x w%u%c\n",
                     (int)strategies[st], a.bits, (char)a.encoding, w.bits, (char)w.encoding);

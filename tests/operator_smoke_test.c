@@ -25,29 +25,209 @@ typedef struct conv_case {
 } conv_case;
 
 static const conv_case cases[] = {
-    {"3x3 same a2u w1u", 1, 7, 6, 5, 3, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {2, LB_UNSIGNED},
-     {1, LB_UNSIGNED}, LB_AUTO, 1},
-    {"3x2 groups bipolar xor", 2, 9, 8, 4, 6, 2, 3, 2, 2, 1, 1, 2, 0, 1, 0, 2, 1, {1, LB_BIPOLAR},
-     {1, LB_BIPOLAR}, LB_BITSERIAL, 2},
-    {"3x3 same bipolar direct", 1, 5, 5, 3, 4, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {1, LB_BIPOLAR},
-     {2, LB_SIGNED}, LB_DIRECT, 1},
-    {"7x7 dilated strided bipolar and", 1, 5, 6, 3, 2, 1, 7, 7, 3, 2, 2, 2, 1, 0, 0, 0, 0,
-     {1, LB_BIPOLAR}, {1, LB_UNSIGNED}, LB_BITSERIAL, 1},
-    {"depthwise a8s w8s", 1, 6, 6, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {8, LB_SIGNED},
-     {8, LB_SIGNED}, LB_AUTO, 2},
-    {"1x1 direct rows groups", 2, 4, 5, 6, 9, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, {3, LB_UNSIGNED},
-     {3, LB_SIGNED}, LB_AUTO, 1},
-    {"1x1 stride 2 a4s w4u", 1, 7, 7, 5, 4, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, {4, LB_SIGNED},
-     {4, LB_UNSIGNED}, LB_AUTO, 1},
-    {"3x3 int64 sums a16s w16s", 1, 4, 5, 3, 5, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0,
-     {16, LB_SIGNED}, {16, LB_SIGNED}, LB_AUTO, 1},
-    {"many units signed padding", 2, 20, 21, 3, 5, 1, 3, 3, 1, 2, 1, 1, 1, 0, 0, 0, 0,
-     {2, LB_SIGNED}, {2, LB_SIGNED}, LB_AUTO, 2},
-    {"many units bipolar", 1, 19, 17, 2, 3, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {1, LB_BIPOLAR},
-     {1, LB_BIPOLAR}, LB_AUTO, 2},
+    {"3x3 same a2u w1u", 1,       7, 6, 5, 3, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {2, LB_UNSIGNED},
+     {1, LB_UNSIGNED},   LB_AUTO, 1},
+    {"3x2 groups bipolar xor",
+     2,
+     9,
+     8,
+     4,
+     6,
+     2,
+     3,
+     2,
+     2,
+     1,
+     1,
+     2,
+     0,
+     1,
+     0,
+     2,
+     1,
+     {1, LB_BIPOLAR},
+     {1, LB_BIPOLAR},
+     LB_BITSERIAL,
+     2},
+    {"3x3 same bipolar direct",
+     1,
+     5,
+     5,
+     3,
+     4,
+     1,
+     3,
+     3,
+     1,
+     1,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {1, LB_BIPOLAR},
+     {2, LB_SIGNED},
+     LB_DIRECT,
+     1},
+    {"7x7 dilated strided bipolar and",
+     1,
+     5,
+     6,
+     3,
+     2,
+     1,
+     7,
+     7,
+     3,
+     2,
+     2,
+     2,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {1, LB_BIPOLAR},
+     {1, LB_UNSIGNED},
+     LB_BITSERIAL,
+     1},
+    {"depthwise a8s w8s", 1,       6, 6, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {8, LB_SIGNED},
+     {8, LB_SIGNED},      LB_AUTO, 2},
+    {"1x1 direct rows groups",
+     2,
+     4,
+     5,
+     6,
+     9,
+     3,
+     1,
+     1,
+     1,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     {3, LB_UNSIGNED},
+     {3, LB_SIGNED},
+     LB_AUTO,
+     1},
+    {"1x1 stride 2 a4s w4u",
+     1,
+     7,
+     7,
+     5,
+     4,
+     1,
+     1,
+     1,
+     2,
+     2,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     {4, LB_SIGNED},
+     {4, LB_UNSIGNED},
+     LB_AUTO,
+     1},
+    {"3x3 int64 sums a16s w16s",
+     1,
+     4,
+     5,
+     3,
+     5,
+     1,
+     3,
+     3,
+     1,
+     1,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {16, LB_SIGNED},
+     {16, LB_SIGNED},
+     LB_AUTO,
+     1},
+    {"many units signed padding",
+     2,
+     20,
+     21,
+     3,
+     5,
+     1,
+     3,
+     3,
+     1,
+     2,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {2, LB_SIGNED},
+     {2, LB_SIGNED},
+     LB_AUTO,
+     2},
+    {"many units bipolar",
+     1,
+     19,
+     17,
+     2,
+     3,
+     1,
+     3,
+     3,
+     1,
+     1,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {1, LB_BIPOLAR},
+     {1, LB_BIPOLAR},
+     LB_AUTO,
+     2},
     /* 9 rows for 2 threads: units split the 40 channels too. */
-    {"column blocks bipolar", 1, 3, 3, 3, 40, 1, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, {1, LB_BIPOLAR},
-     {2, LB_UNSIGNED}, LB_AUTO, 2},
+    {"column blocks bipolar",
+     1,
+     3,
+     3,
+     3,
+     40,
+     1,
+     3,
+     3,
+     1,
+     1,
+     1,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     {1, LB_BIPOLAR},
+     {2, LB_UNSIGNED},
+     LB_AUTO,
+     2},
 };
 #define COLUMN_BLOCKS_CASE 10
 
@@ -59,13 +239,26 @@ typedef struct conv_data {
 } conv_data;
 
 static void describe(const conv_case *c, lb_conv2d_desc *d) {
-  *d = (lb_conv2d_desc){.batch = c->batch, .in_h = c->in_h, .in_w = c->in_w, .in_c = c->in_c,
-                        .out_c = c->out_c, .kernel_h = c->kernel_h, .kernel_w = c->kernel_w,
-                        .stride_h = c->stride_h, .stride_w = c->stride_w,
-                        .dilation_h = c->dilation_h, .dilation_w = c->dilation_w,
-                        .pad_top = c->pad_top, .pad_bottom = c->pad_bottom,
-                        .pad_left = c->pad_left, .pad_right = c->pad_right, .groups = c->groups,
-                        .a = c->a, .w = c->w, .strategy = c->strategy, .threads = c->threads,
+  *d = (lb_conv2d_desc){.batch = c->batch,
+                        .in_h = c->in_h,
+                        .in_w = c->in_w,
+                        .in_c = c->in_c,
+                        .out_c = c->out_c,
+                        .kernel_h = c->kernel_h,
+                        .kernel_w = c->kernel_w,
+                        .stride_h = c->stride_h,
+                        .stride_w = c->stride_w,
+                        .dilation_h = c->dilation_h,
+                        .dilation_w = c->dilation_w,
+                        .pad_top = c->pad_top,
+                        .pad_bottom = c->pad_bottom,
+                        .pad_left = c->pad_left,
+                        .pad_right = c->pad_right,
+                        .groups = c->groups,
+                        .a = c->a,
+                        .w = c->w,
+                        .strategy = c->strategy,
+                        .threads = c->threads,
                         .output = LB_OUTPUT_SUMS};
   if (c->same) {
     lb_conv2d_pad_same(d);
@@ -224,8 +417,8 @@ static int check_output_stages(const conv_case *c, uint64_t *rng) {
   for (size_t o = 0; o < COUNT(outs) && ok; o++) {
     lb_conv2d_desc desc = data.desc;
     desc.output = LB_OUTPUT_CODES;
-    desc.requantize = (lb_requantize){outs[o], multiplier, shift, bias, 1, clamps[o][0],
-                                      clamps[o][1]};
+    desc.requantize =
+        (lb_requantize){outs[o], multiplier, shift, bias, 1, clamps[o][0], clamps[o][1]};
     lb_conv2d *op = NULL;
     const size_t bytes = outs[o].bits <= 8 ? 1 : 2;
     void *out = malloc(data.output_count * bytes);
@@ -290,8 +483,8 @@ static int check_wide_requantize(uint64_t *rng) {
   }
   lb_conv2d_desc desc = data.desc;
   desc.output = LB_OUTPUT_CODES;
-  desc.requantize = (lb_requantize){{16, LB_SIGNED}, multiplier, shift, NULL, 0, INT16_MIN,
-                                    INT16_MAX};
+  desc.requantize =
+      (lb_requantize){{16, LB_SIGNED}, multiplier, shift, NULL, 0, INT16_MIN, INT16_MAX};
   lb_conv2d *op = NULL;
   int16_t *out = ok ? malloc(data.output_count * sizeof *out) : NULL;
   ok = out != NULL && lb_conv2d_create(&desc, data.weights, &op) == LB_OK &&
@@ -358,8 +551,8 @@ static int check_concurrent_runs(uint64_t *rng) {
   pthread_t threads[2];
   ok = ok && lb_conv2d_create(&data[0].desc, data[0].weights, &op) == LB_OK;
   for (int t = 0; ok && t < 2; t++) {
-    runs[t] = (concurrent_run){op, data[t].input, malloc(data[t].output_count * sum_bytes(&data[t])),
-                               LB_INVALID_ARGUMENT};
+    runs[t] = (concurrent_run){
+        op, data[t].input, malloc(data[t].output_count * sum_bytes(&data[t])), LB_INVALID_ARGUMENT};
     ok = runs[t].output != NULL;
   }
   /* The second input's sums are those of the first weights, which the operator holds. */
@@ -400,10 +593,16 @@ static int check_concurrent_runs(uint64_t *rng) {
  * and batch 1 with enough channels for its units to split them. */
 static int check_dense(size_t batch, size_t in_c, size_t out_c, lb_operand a, lb_operand w,
                        uint64_t *rng) {
-  const lb_dense_desc desc = {.batch = batch, .in_c = in_c, .out_c = out_c, .a = a, .w = w,
-                              .strategy = LB_AUTO, .threads = 2, .output = LB_OUTPUT_SUMS};
-  const conv_case as_conv = {"dense", batch, 1, 1, in_c, out_c, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0,
-                             0, a, w, LB_AUTO, 2};
+  const lb_dense_desc desc = {.batch = batch,
+                              .in_c = in_c,
+                              .out_c = out_c,
+                              .a = a,
+                              .w = w,
+                              .strategy = LB_AUTO,
+                              .threads = 2,
+                              .output = LB_OUTPUT_SUMS};
+  const conv_case as_conv = {"dense", batch, 1, 1, in_c, out_c, 1, 1, 1, 1,       1,
+                             1,       1,     0, 0, 0,    0,     0, a, w, LB_AUTO, 2};
   conv_data data;
   lb_dense *op = NULL;
   int ok = prepare(&as_conv, &data, rng);
@@ -426,12 +625,12 @@ static int check_rejections(uint64_t *rng) {
   for (size_t i = 0; i < COUNT(bad); i++) {
     bad[i] = data.desc;
   }
-  bad[0].groups = 2;      /* does not divide in_c = 5 */
-  bad[1].kernel_w = 8;    /* above 7 */
-  bad[2].stride_h = 0;    /* below 1 */
-  bad[3].dilation_w = 5;  /* above 4 */
+  bad[0].groups = 2;     /* does not divide in_c = 5 */
+  bad[1].kernel_w = 8;   /* above 7 */
+  bad[2].stride_h = 0;   /* below 1 */
+  bad[3].dilation_w = 5; /* above 4 */
   lb_conv2d_pad_valid(&bad[4]);
-  bad[4].in_h = 2;        /* smaller than the 3x3 kernel */
+  bad[4].in_h = 2; /* smaller than the 3x3 kernel */
   bad[5].a.bits = 17;
   lb_conv2d *sentinel = (lb_conv2d *)&data;
   for (size_t i = 0; ok && i < COUNT(bad); i++) {
@@ -480,10 +679,10 @@ int main(void) {
 #endif
   results[checks++] = check_set_weights(&rng);
   results[checks++] = check_concurrent_runs(&rng);
-  results[checks++] = check_dense(3, 37, 11, (lb_operand){4, LB_UNSIGNED},
-                                  (lb_operand){2, LB_SIGNED}, &rng);
-  results[checks++] = check_dense(1, 300, 70, (lb_operand){1, LB_BIPOLAR},
-                                  (lb_operand){1, LB_BIPOLAR}, &rng);
+  results[checks++] =
+      check_dense(3, 37, 11, (lb_operand){4, LB_UNSIGNED}, (lb_operand){2, LB_SIGNED}, &rng);
+  results[checks++] =
+      check_dense(1, 300, 70, (lb_operand){1, LB_BIPOLAR}, (lb_operand){1, LB_BIPOLAR}, &rng);
   results[checks++] = check_rejections(&rng);
   size_t passed = 0;
   for (size_t i = 0; i < checks; i++) {

@@ -40,12 +40,8 @@ static void operand_for(const lb_gemm_kernel_info *kernel, lb_operand *op, lb_pa
     *op = (lb_operand){8, LB_SIGNED};
     args->code_offset = -128;
     break;
-  case LB_CODE_S8:
-    *op = (lb_operand){8, LB_SIGNED};
-    break;
-  default:
-    *op = (lb_operand){16, LB_SIGNED};
-    break;
+  case LB_CODE_S8: *op = (lb_operand){8, LB_SIGNED}; break;
+  default: *op = (lb_operand){16, LB_SIGNED}; break;
   }
   args->bits = op->bits;
   args->source_signed = op->encoding != LB_UNSIGNED;
@@ -71,7 +67,8 @@ static float random_float(const lb_quantize_args *q, uint64_t *rng) {
   switch ((r >> 32) % 4) {
   case 0: return (steps + 0.5f) * q->scale;
   case 1: return steps * q->scale;
-  case 2: return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * q->scale;
+  case 2:
+    return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * q->scale;
   default: return (steps - 0.5f) * q->scale;
   }
 }
@@ -80,10 +77,8 @@ static size_t block_bytes(const lb_gemm_kernel_info *kernel, const lb_pack_args 
   switch (kernel->a_format) {
   case LB_CODE_BITPLANES:
     return args->planes * kernel->mr * (kernel->kblock / 64) * sizeof(uint64_t);
-  case LB_CODE_S16:
-    return kernel->mr * kernel->kblock * sizeof(int16_t);
-  default:
-    return kernel->mr * kernel->kblock;
+  case LB_CODE_S16: return kernel->mr * kernel->kblock * sizeof(int16_t);
+  default: return kernel->mr * kernel->kblock;
   }
 }
 

@@ -7,8 +7,8 @@ static uint64_t lb_operand_max_abs_value(lb_operand op) {
 }
 
 /* The issue's rule, from the values alone: int32 when K * max|a| * max|w| fits. The raw code sums a
- * kernel stores in an int32 C may be larger (signed 8-bit in uint8 codes reaches 255); they are kept
- * modulo 2^32 and corrected modulo 2^32 (correct.c), which is exact because C itself fits. */
+ * kernel stores in an int32 C may be larger (signed 8-bit in uint8 codes reaches 255); they are
+ * kept modulo 2^32 and corrected modulo 2^32 (correct.c), which is exact because C itself fits. */
 lb_out_type lb_output_type(lb_operand a, lb_operand w, size_t k) {
   uint64_t bound;
   if (__builtin_mul_overflow(lb_operand_max_abs_value(a) * lb_operand_max_abs_value(w), (uint64_t)k,

@@ -9,10 +9,8 @@ int lb_operand_is_valid(lb_operand op) {
   }
   switch (op.encoding) {
   case LB_UNSIGNED:
-  case LB_SIGNED:
-    return 1;
-  case LB_BIPOLAR:
-    return op.bits == 1;
+  case LB_SIGNED: return 1;
+  case LB_BIPOLAR: return op.bits == 1;
   }
   return 0;
 }
@@ -21,24 +19,18 @@ unsigned lb_operand_planes(lb_operand op) { return op.encoding == LB_BIPOLAR ? 1
 
 static int64_t lb_operand_min(lb_operand op) {
   switch (op.encoding) {
-  case LB_SIGNED:
-    return -((int64_t)1 << (op.bits - 1));
-  case LB_BIPOLAR:
-    return -1;
-  case LB_UNSIGNED:
-    break;
+  case LB_SIGNED: return -((int64_t)1 << (op.bits - 1));
+  case LB_BIPOLAR: return -1;
+  case LB_UNSIGNED: break;
   }
   return 0;
 }
 
 static int64_t lb_operand_max(lb_operand op) {
   switch (op.encoding) {
-  case LB_SIGNED:
-    return ((int64_t)1 << (op.bits - 1)) - 1;
-  case LB_BIPOLAR:
-    return 1;
-  case LB_UNSIGNED:
-    break;
+  case LB_SIGNED: return ((int64_t)1 << (op.bits - 1)) - 1;
+  case LB_BIPOLAR: return 1;
+  case LB_UNSIGNED: break;
   }
   return ((int64_t)1 << op.bits) - 1;
 }
@@ -98,10 +90,8 @@ int lb_operand_codes_for(int format, lb_operand op, lb_operand_codes *codes) {
       lb_codes_set_range(op, lb_operand_min(op), 0, codes);
     }
     return codes->max_code <= UINT8_MAX;
-  case LB_CODE_S8:
-    return lb_codes_centre(op, 8, codes);
-  case LB_CODE_S16:
-    return lb_codes_centre(op, 16, codes);
+  case LB_CODE_S8: return lb_codes_centre(op, 8, codes);
+  case LB_CODE_S16: return lb_codes_centre(op, 16, codes);
   }
   return 0;
 }

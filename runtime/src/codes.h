@@ -14,8 +14,8 @@
 typedef struct lb_operand_codes {
   int32_t offset;
   unsigned shift;
-  unsigned planes;                      /* LB_CODE_BITPLANES: planes per row; else 0 */
-  int64_t plane_weight[LB_MAX_BITS];    /* LB_CODE_BITPLANES: weight of each plane in a code */
+  unsigned planes;                   /* LB_CODE_BITPLANES: planes per row; else 0 */
+  int64_t plane_weight[LB_MAX_BITS]; /* LB_CODE_BITPLANES: weight of each plane in a code */
   int64_t min_code, max_code;
 } lb_operand_codes;
 

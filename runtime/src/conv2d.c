@@ -42,13 +42,24 @@ static int lb_conv_geometry_init(const lb_conv2d_desc *desc, lb_conv_geometry *g
     return 0;
   }
   *g = (lb_conv_geometry){
-      .batch = desc->batch, .in_h = desc->in_h, .in_w = desc->in_w, .in_c = desc->in_c,
-      .out_c = desc->out_c, .kernel_h = desc->kernel_h, .kernel_w = desc->kernel_w,
-      .stride_h = desc->stride_h, .stride_w = desc->stride_w, .dilation_h = desc->dilation_h,
-      .dilation_w = desc->dilation_w, .pad_top = desc->pad_top, .pad_left = desc->pad_left,
+      .batch = desc->batch,
+      .in_h = desc->in_h,
+      .in_w = desc->in_w,
+      .in_c = desc->in_c,
+      .out_c = desc->out_c,
+      .kernel_h = desc->kernel_h,
+      .kernel_w = desc->kernel_w,
+      .stride_h = desc->stride_h,
+      .stride_w = desc->stride_w,
+      .dilation_h = desc->dilation_h,
+      .dilation_w = desc->dilation_w,
+      .pad_top = desc->pad_top,
+      .pad_left = desc->pad_left,
       .padded = (desc->pad_top | desc->pad_bottom | desc->pad_left | desc->pad_right) != 0,
-      .groups = desc->groups, .group_in_c = desc->in_c / desc->groups,
-      .group_out_c = desc->out_c / desc->groups, .taps = (size_t)desc->kernel_h * desc->kernel_w};
+      .groups = desc->groups,
+      .group_in_c = desc->in_c / desc->groups,
+      .group_out_c = desc->out_c / desc->groups,
+      .taps = (size_t)desc->kernel_h * desc->kernel_w};
   g->out_h = lb_conv_out_size(desc->in_h, desc->pad_top, desc->pad_bottom, desc->kernel_h,
                               desc->stride_h, desc->dilation_h);
   g->out_w = lb_conv_out_size(desc->in_w, desc->pad_left, desc->pad_right, desc->kernel_w,

@@ -16,8 +16,8 @@ typedef struct lb_cpu_probe_result {
   const char *arch;                  /* "x86-64", "aarch64", "armv7", ... */
   const char *isas[LB_CPU_MAX_ISAS]; /* SIMD ISAs whose kernels run; generic ones always do */
   unsigned isa_count;
-  char uarch[LB_CPU_UARCH_BYTES];    /* e.g. "znver3", "cortex-a53", "unknown" */
-  size_t l1d_bytes;                  /* 0 when unknown */
+  char uarch[LB_CPU_UARCH_BYTES]; /* e.g. "znver3", "cortex-a53", "unknown" */
+  size_t l1d_bytes;               /* 0 when unknown */
   size_t l2_bytes;
 } lb_cpu_probe_result;
 

@@ -13,22 +13,14 @@
 
 static const char *lb_x86_uarch_name(enum cpuinfo_uarch uarch) {
   switch (uarch) {
-  case cpuinfo_uarch_haswell:
-    return "haswell";
-  case cpuinfo_uarch_broadwell:
-    return "broadwell";
-  case cpuinfo_uarch_sky_lake:
-    return "skylake";
-  case cpuinfo_uarch_sunny_cove:
-    return "icelake";
-  case cpuinfo_uarch_zen:
-    return "znver1";
-  case cpuinfo_uarch_zen2:
-    return "znver2";
-  case cpuinfo_uarch_zen3:
-    return "znver3";
-  default:
-    return NULL;
+  case cpuinfo_uarch_haswell: return "haswell";
+  case cpuinfo_uarch_broadwell: return "broadwell";
+  case cpuinfo_uarch_sky_lake: return "skylake";
+  case cpuinfo_uarch_sunny_cove: return "icelake";
+  case cpuinfo_uarch_zen: return "znver1";
+  case cpuinfo_uarch_zen2: return "znver2";
+  case cpuinfo_uarch_zen3: return "znver3";
+  default: return NULL;
   }
 }
 
@@ -77,10 +69,9 @@ static const struct {
   unsigned part;
   const char *name;
 } lb_arm_parts[] = {
-    {0xd03, "cortex-a53"}, {0xd04, "cortex-a35"}, {0xd05, "cortex-a55"},
-    {0xd07, "cortex-a57"}, {0xd08, "cortex-a72"}, {0xd09, "cortex-a73"},
-    {0xd0a, "cortex-a75"}, {0xd0b, "cortex-a76"}, {0xd0c, "neoverse-n1"},
-    {0xd0d, "cortex-a77"}, {0xd41, "cortex-a78"},
+    {0xd03, "cortex-a53"},  {0xd04, "cortex-a35"}, {0xd05, "cortex-a55"}, {0xd07, "cortex-a57"},
+    {0xd08, "cortex-a72"},  {0xd09, "cortex-a73"}, {0xd0a, "cortex-a75"}, {0xd0b, "cortex-a76"},
+    {0xd0c, "neoverse-n1"}, {0xd0d, "cortex-a77"}, {0xd41, "cortex-a78"},
 };
 
 /* The first core's MIDR fields from /proc/cpuinfo (big.LITTLE systems list several). */

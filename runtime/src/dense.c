@@ -10,12 +10,25 @@ struct lb_dense {
 };
 
 static lb_conv2d_desc lb_dense_as_conv2d(const lb_dense_desc *desc) {
-  return (lb_conv2d_desc){.batch = desc->batch, .in_h = 1, .in_w = 1, .in_c = desc->in_c,
-                          .out_c = desc->out_c, .kernel_h = 1, .kernel_w = 1, .stride_h = 1,
-                          .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1,
-                          .a = desc->a, .w = desc->w, .strategy = desc->strategy,
-                          .threads = desc->threads, .output = desc->output,
-                          .requantize = desc->requantize, .float_out = desc->float_out};
+  return (lb_conv2d_desc){.batch = desc->batch,
+                          .in_h = 1,
+                          .in_w = 1,
+                          .in_c = desc->in_c,
+                          .out_c = desc->out_c,
+                          .kernel_h = 1,
+                          .kernel_w = 1,
+                          .stride_h = 1,
+                          .stride_w = 1,
+                          .dilation_h = 1,
+                          .dilation_w = 1,
+                          .groups = 1,
+                          .a = desc->a,
+                          .w = desc->w,
+                          .strategy = desc->strategy,
+                          .threads = desc->threads,
+                          .output = desc->output,
+                          .requantize = desc->requantize,
+                          .float_out = desc->float_out};
 }
 
 lb_status lb_dense_create(const lb_dense_desc *desc, const void *weights, lb_dense **op) {

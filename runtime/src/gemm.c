@@ -49,8 +49,16 @@ lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const 
     return LB_NO_KERNEL;
   }
 
-  const lb_gemm_problem problem = {.a_operand = desc->a, .w_operand = desc->w, .m = m, .n = n,
-                                   .k = k, .a = a, .lda = lda, .w = w, .ldw = ldw, .c = c,
+  const lb_gemm_problem problem = {.a_operand = desc->a,
+                                   .w_operand = desc->w,
+                                   .m = m,
+                                   .n = n,
+                                   .k = k,
+                                   .a = a,
+                                   .lda = lda,
+                                   .w = w,
+                                   .ldw = ldw,
+                                   .c = c,
                                    .ldc = ldc};
   const unsigned threads = lb_gemm_threads(desc->threads, m, n, k);
   lb_gemm_plan plan;

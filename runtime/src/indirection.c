@@ -11,7 +11,8 @@ void lb_indirection_build(const lb_operator *op, const lb_run_unit *unit, const 
   for (size_t r = 0; r < unit->rows; r++) {
     const size_t row = unit->first_row + r;
     const size_t image = row / pixels, oy = row % pixels / g->out_w, ox = row % g->out_w;
-    const unsigned char *image_input = group_input + image * g->in_h * g->in_w * g->in_c * element_bytes;
+    const unsigned char *image_input =
+        group_input + image * g->in_h * g->in_w * g->in_c * element_bytes;
     for (size_t ky = 0; ky < g->kernel_h; ky++) {
       const size_t iy =
           lb_conv_input_position(oy, ky, g->stride_h, g->dilation_h, g->pad_top, g->in_h);

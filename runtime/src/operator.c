@@ -39,8 +39,14 @@ static int lb_reserve(size_t *total, size_t bytes, size_t *offset) {
 static lb_status lb_unit_plan(const lb_operator *op, size_t rows, size_t columns, void *c,
                               size_t ldc, lb_gemm_plan *plan) {
   const lb_conv_geometry *g = &op->geometry;
-  const lb_gemm_problem problem = {.a_operand = op->a, .w_operand = op->w, .m = rows,
-                                   .n = columns, .k = g->k, .lda = g->k, .ldw = g->k, .c = c,
+  const lb_gemm_problem problem = {.a_operand = op->a,
+                                   .w_operand = op->w,
+                                   .m = rows,
+                                   .n = columns,
+                                   .k = g->k,
+                                   .lda = g->k,
+                                   .ldw = g->k,
+                                   .c = c,
                                    .ldc = ldc};
   return lb_gemm_plan_layout(plan, op->kernel, &problem, 1);
 }
@@ -123,9 +129,8 @@ static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan) 
   }
   const size_t pad_bytes = g->group_in_c * (op->a.bits <= 8 ? 1 : 2);
   size_t total = 0, packed_at, sums_at, taps_at, pad_at;
-  if (!lb_reserve(&total, packed_bytes, &packed_at) ||
-      !lb_reserve(&total, sums_bytes, &sums_at) || !lb_reserve(&total, tap_bytes, &taps_at) ||
-      !lb_reserve(&total, pad_bytes, &pad_at)) {
+  if (!lb_reserve(&total, packed_bytes, &packed_at) || !lb_reserve(&total, sums_bytes, &sums_at) ||
+      !lb_reserve(&total, tap_bytes, &taps_at) || !lb_reserve(&total, pad_bytes, &pad_at)) {
     return LB_OUT_OF_MEMORY;
   }
   unsigned char *buffer = aligned_alloc(LB_ALIGNMENT, total);
@@ -165,8 +170,8 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
   lb_gemm_plan plan;
   if (status == LB_OK) {
     lb_size_units(op);
-    status = lb_unit_plan(op, op->unit_rows, geometry->group_out_c, NULL, geometry->group_out_c,
-                          &plan);
+    status =
+        lb_unit_plan(op, op->unit_rows, geometry->group_out_c, NULL, geometry->group_out_c, &plan);
   }
   if (status == LB_OK && !lb_size_slot(op, &plan)) {
     status = LB_OUT_OF_MEMORY;
@@ -195,8 +200,8 @@ static void lb_pack_weight_panel(void *context, size_t item) {
   const lb_operator *op = packing->op;
   const size_t group = item / op->w_panels, panel = item % op->w_panels;
   lb_gemm_plan plan = packing->plan;
-  plan.w.source = packing->weights +
-                  group * op->geometry.group_out_c * op->geometry.k * plan.w.element_bytes;
+  plan.w.source =
+      packing->weights + group * op->geometry.group_out_c * op->geometry.k * plan.w.element_bytes;
   plan.w.packed = op->w_packed + group * op->w_group_bytes;
   plan.w.code_sums =
       op->w_code_sums != NULL ? op->w_code_sums + group * op->w_panels * plan.w.panel_rows : NULL;
@@ -245,9 +250,9 @@ static void lb_compute_unit(const lb_run *run, size_t index, unsigned char *slot
   const size_t out_column = unit.group * g->group_out_c + unit.first_column;
   /* Exact sums go straight to the output; the other stages read them from the slot's tile. */
   const int sums_out = op->output.kind == LB_OUTPUT_SUMS;
-  unsigned char *c = sums_out ? run->output + (unit.first_row * g->out_c + out_column) *
-                                                  lb_sum_bytes(op)
-                              : slot + op->slot_tile;
+  unsigned char *c = sums_out
+                         ? run->output + (unit.first_row * g->out_c + out_column) * lb_sum_bytes(op)
+                         : slot + op->slot_tile;
   const size_t ldc = sums_out ? g->out_c : op->unit_columns;
 
   lb_gemm_plan plan;
@@ -258,10 +263,10 @@ static void lb_compute_unit(const lb_run *run, size_t index, unsigned char *slot
   plan.a.code_sums = plan.correction.needed ? (int64_t *)(slot + op->slot_a_sums) : NULL;
   const size_t first_panel = unit.first_column / plan.w.panel_rows;
   plan.w.packed = op->w_packed + unit.group * op->w_group_bytes + first_panel * op->w_panel_bytes;
-  plan.w.code_sums = plan.correction.needed ? op->w_code_sums +
-                                                  unit.group * op->w_panels * plan.w.panel_rows +
-                                                  unit.first_column
-                                            : NULL;
+  plan.w.code_sums =
+      plan.correction.needed
+          ? op->w_code_sums + unit.group * op->w_panels * plan.w.panel_rows + unit.first_column
+          : NULL;
   op->pack_a_unit(op, &unit, &plan, slot + op->slot_scratch);
   for (size_t item = 0; item < lb_drive_item_count(&plan); item++) {
     lb_drive_item(&plan, item);

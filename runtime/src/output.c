@@ -9,12 +9,9 @@
 int lb_output_stage_is_valid(lb_output_kind kind, const lb_requantize *requantize,
                              const lb_float_output *float_out, size_t out_c) {
   switch (kind) {
-  case LB_OUTPUT_SUMS:
-    return 1;
-  case LB_OUTPUT_CODES:
-    return lb_requantize_is_valid(requantize, out_c);
-  case LB_OUTPUT_FLOAT:
-    return float_out->scale != NULL;
+  case LB_OUTPUT_SUMS: return 1;
+  case LB_OUTPUT_CODES: return lb_requantize_is_valid(requantize, out_c);
+  case LB_OUTPUT_FLOAT: return float_out->scale != NULL;
   }
   return 0;
 }
@@ -28,8 +25,8 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
     return LB_OK;
   }
   /* Multipliers and biases, then the shifts; or scales and biases. */
-  const size_t channel_bytes = kind == LB_OUTPUT_CODES ? 2 * sizeof(int32_t) + sizeof(int8_t)
-                                                       : 2 * sizeof(float);
+  const size_t channel_bytes =
+      kind == LB_OUTPUT_CODES ? 2 * sizeof(int32_t) + sizeof(int8_t) : 2 * sizeof(float);
   size_t bytes;
   unsigned char *arrays =
       __builtin_mul_overflow(out_c, channel_bytes, &bytes) ? NULL : malloc(bytes);
@@ -70,12 +67,9 @@ void lb_output_stage_release(lb_output_stage *stage) {
 
 size_t lb_output_element_bytes(const lb_output_stage *stage, int sums64) {
   switch (stage->kind) {
-  case LB_OUTPUT_CODES:
-    return stage->requantize.out.bits <= 8 ? 1 : 2;
-  case LB_OUTPUT_FLOAT:
-    return sizeof(float);
-  case LB_OUTPUT_SUMS:
-    break;
+  case LB_OUTPUT_CODES: return stage->requantize.out.bits <= 8 ? 1 : 2;
+  case LB_OUTPUT_FLOAT: return sizeof(float);
+  case LB_OUTPUT_SUMS: break;
   }
   return sums64 ? sizeof(int64_t) : sizeof(int32_t);
 }

@@ -11,7 +11,7 @@
  * not depend on the descriptor's memory after create. */
 typedef struct lb_output_stage {
   lb_output_kind kind;
-  lb_requantize requantize; /* LB_OUTPUT_CODES: arrays owned by the stage */
+  lb_requantize requantize;  /* LB_OUTPUT_CODES: arrays owned by the stage */
   lb_float_output float_out; /* LB_OUTPUT_FLOAT: arrays owned by the stage */
   void *arrays;              /* the one allocation behind both */
 } lb_output_stage;

@@ -6,8 +6,8 @@ size_t lb_pack_item_count(const lb_gemm_plan *plan) { return plan->a.panels + pl
 
 static void lb_pack_panel(const lb_panel_set *set, size_t k, size_t panel) {
   const size_t first_row = panel * set->panel_rows;
-  const size_t rows = set->rows - first_row < set->panel_rows ? set->rows - first_row
-                                                              : set->panel_rows;
+  const size_t rows =
+      set->rows - first_row < set->panel_rows ? set->rows - first_row : set->panel_rows;
   set->pack(rows, k, set->source + first_row * set->source_stride * set->element_bytes,
             set->source_stride, set->packed + panel * set->panel_bytes,
             set->code_sums != NULL ? set->code_sums + first_row : NULL, &set->args);

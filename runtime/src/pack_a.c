@@ -14,14 +14,15 @@ void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_
   const size_t taps = op->geometry.taps;
   for (size_t panel = 0; panel < plan->a.panels; panel++) {
     const size_t first = panel * plan->a.panel_rows;
-    op->kernel->pack_a_indirect(lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
-                                pointers + first * taps, plan->a.packed + panel * plan->a.panel_bytes,
-                                plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL,
-                                &plan->a.args);
+    op->kernel->pack_a_indirect(
+        lb_panel_rows(plan, panel), taps, op->geometry.group_in_c, pointers + first * taps,
+        plan->a.packed + panel * plan->a.panel_bytes,
+        plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL, &plan->a.args);
   }
 }
 
-/* Output row r is input pixel r: A is the input, row stride in_c, from the group's first channel. */
+/* Output row r is input pixel r: A is the input, row stride in_c, from the group's first channel.
+ */
 void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                          void *scratch) {
   (void)scratch;

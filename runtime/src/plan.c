@@ -34,12 +34,9 @@ static size_t lb_aligned_size(size_t count, size_t bytes) {
 
 static size_t lb_block_bytes(int format, size_t rows, unsigned kblock, unsigned planes) {
   switch (format) {
-  case LB_CODE_BITPLANES:
-    return (size_t)planes * rows * (kblock / 64) * sizeof(uint64_t);
-  case LB_CODE_S16:
-    return rows * kblock * sizeof(int16_t);
-  default:
-    return rows * kblock;
+  case LB_CODE_BITPLANES: return (size_t)planes * rows * (kblock / 64) * sizeof(uint64_t);
+  case LB_CODE_S16: return rows * kblock * sizeof(int16_t);
+  default: return rows * kblock;
   }
 }
 
@@ -112,8 +109,7 @@ static lb_status lb_plan_allocate(lb_gemm_plan *plan) {
   const size_t w_sums_bytes =
       sums ? lb_aligned_size(plan->w.panels * plan->w.panel_rows, sizeof(int64_t)) : 0;
   size_t total;
-  if (a_bytes == 0 || w_bytes == 0 ||
-      (sums && (a_sums_bytes == 0 || w_sums_bytes == 0)) ||
+  if (a_bytes == 0 || w_bytes == 0 || (sums && (a_sums_bytes == 0 || w_sums_bytes == 0)) ||
       __builtin_add_overflow(a_bytes, w_bytes, &total) ||
       __builtin_add_overflow(total, a_sums_bytes, &total) ||
       __builtin_add_overflow(total, w_sums_bytes, &total)) {
@@ -155,14 +151,14 @@ lb_status lb_gemm_plan_layout(lb_gemm_plan *plan, const lb_gemm_kernel_info *ker
           plan->a.codes.plane_weight[i] * plan->w.codes.plane_weight[j];
     }
   }
-  plan->ukernel_args = (lb_gemm_ukernel_args){
-      .a_planes = plan->a.codes.planes,
-      .w_planes = plan->w.codes.planes,
-      .plane_coef = plan->plane_coef,
-      .max_abs_product =
-          (int64_t)(lb_codes_max_abs(&plan->a.codes) * lb_codes_max_abs(&plan->w.codes)),
-      .out64 = out64,
-      .accumulate = 0};
+  plan->ukernel_args =
+      (lb_gemm_ukernel_args){.a_planes = plan->a.codes.planes,
+                             .w_planes = plan->w.codes.planes,
+                             .plane_coef = plan->plane_coef,
+                             .max_abs_product = (int64_t)(lb_codes_max_abs(&plan->a.codes) *
+                                                          lb_codes_max_abs(&plan->w.codes)),
+                             .out64 = out64,
+                             .accumulate = 0};
   plan->c = problem->c;
   plan->ldc = problem->ldc;
   plan->c_element_bytes = out64 ? sizeof(int64_t) : sizeof(int32_t);

@@ -15,15 +15,15 @@ typedef struct lb_panel_set {
   lb_pack_args args;
   lb_operand_codes codes;
   const unsigned char *source;
-  size_t source_stride;  /* elements between rows */
-  size_t element_bytes;  /* 1 when bits <= 8, else 2 */
-  size_t rows;           /* M or N */
+  size_t source_stride; /* elements between rows */
+  size_t element_bytes; /* 1 when bits <= 8, else 2 */
+  size_t rows;          /* M or N */
   size_t panel_rows;
   size_t panels;
-  size_t block_bytes;    /* one K block of one panel */
-  size_t panel_bytes;    /* from one panel to the next: all K blocks, rounded up to 64 bytes */
+  size_t block_bytes; /* one K block of one panel */
+  size_t panel_bytes; /* from one panel to the next: all K blocks, rounded up to 64 bytes */
   unsigned char *packed;
-  int64_t *code_sums;    /* [panels * panel_rows] row code sums, or NULL when nothing reads them */
+  int64_t *code_sums; /* [panels * panel_rows] row code sums, or NULL when nothing reads them */
 } lb_panel_set;
 
 /* C = T * t_scale + rsA[m] * a_sum_scale + csW[n] * w_sum_scale + constant (design.md, section 2,

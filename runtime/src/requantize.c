@@ -11,8 +11,8 @@ typedef struct lb_u128 {
 } lb_u128;
 
 static lb_u128 lb_multiply_64x32(uint64_t x, uint32_t y) {
-  const uint64_t low_product = (x & 0xffffffffu) * y;  /* < 2^64 */
-  const uint64_t high_product = (x >> 32) * y;         /* weighs 2^32 */
+  const uint64_t low_product = (x & 0xffffffffu) * y; /* < 2^64 */
+  const uint64_t high_product = (x >> 32) * y;        /* weighs 2^32 */
   lb_u128 product = {.high = high_product >> 32, .low = low_product + (high_product << 32)};
   product.high += product.low < low_product;
   return product;
@@ -23,8 +23,8 @@ static lb_u128 lb_shift_rounding(lb_u128 value, unsigned n) {
   if (n == 0) {
     return value;
   }
-  const lb_u128 half = n <= 64 ? (lb_u128){0, (uint64_t)1 << (n - 1)}
-                               : (lb_u128){(uint64_t)1 << (n - 65), 0};
+  const lb_u128 half =
+      n <= 64 ? (lb_u128){0, (uint64_t)1 << (n - 1)} : (lb_u128){(uint64_t)1 << (n - 65), 0};
   const uint64_t low = value.low + half.low;
   value.high += half.high + (low < value.low);
   value.low = low;
@@ -54,8 +54,9 @@ int32_t lb_requantize_code(const lb_requantize *rq, size_t channel, int64_t sum)
   if (rq->out.encoding == LB_BIPOLAR) {
     value = value >= 0 ? 1 : -1;
   }
-  return (int32_t)(value < rq->clamp_min ? rq->clamp_min
-                                         : value > rq->clamp_max ? rq->clamp_max : value);
+  return (int32_t)(value < rq->clamp_min   ? rq->clamp_min
+                   : value > rq->clamp_max ? rq->clamp_max
+                                           : value);
 }
 
 static int lb_clamp_is_valid(const lb_requantize *rq) {
@@ -70,8 +71,7 @@ static int lb_clamp_is_valid(const lb_requantize *rq) {
   case LB_SIGNED:
     return rq->clamp_min >= -((int32_t)1 << (out.bits - 1)) &&
            rq->clamp_max <= ((int32_t)1 << (out.bits - 1)) - 1;
-  case LB_UNSIGNED:
-    return rq->clamp_min >= 0 && rq->clamp_max <= ((int32_t)1 << out.bits) - 1;
+  case LB_UNSIGNED: return rq->clamp_min >= 0 && rq->clamp_max <= ((int32_t)1 << out.bits) - 1;
   }
   return 0;
 }

@@ -23,12 +23,9 @@ static struct {
 
 static size_t lb_operand_kind(lb_operand op) {
   switch (op.encoding) {
-  case LB_UNSIGNED:
-    return op.bits - 1;
-  case LB_SIGNED:
-    return LB_MAX_BITS + op.bits - 1;
-  case LB_BIPOLAR:
-    break;
+  case LB_UNSIGNED: return op.bits - 1;
+  case LB_SIGNED: return LB_MAX_BITS + op.bits - 1;
+  case LB_BIPOLAR: break;
   }
   return 2 * LB_MAX_BITS;
 }
@@ -45,12 +42,9 @@ static lb_operand lb_operand_of_kind(size_t kind) {
 
 static size_t lb_choice_index(lb_strategy_choice strategy) {
   switch (strategy) {
-  case LB_BITSERIAL:
-    return LB_CHOICE_BITSERIAL;
-  case LB_DIRECT:
-    return LB_CHOICE_DIRECT;
-  case LB_AUTO:
-    break;
+  case LB_BITSERIAL: return LB_CHOICE_BITSERIAL;
+  case LB_DIRECT: return LB_CHOICE_DIRECT;
+  case LB_AUTO: break;
   }
   return LB_CHOICE_AUTO;
 }
@@ -121,17 +115,14 @@ int lb_kernel_accepts(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operan
 
 static int lb_kernel_meets(const lb_gemm_kernel_info *kernel, lb_rank_criterion criterion) {
   switch (criterion) {
-  case LB_RANK_SIMD:
-    return strcmp(kernel->isa, "generic") != 0;
-  case LB_RANK_XOR:
-    return kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
+  case LB_RANK_SIMD: return strcmp(kernel->isa, "generic") != 0;
+  case LB_RANK_XOR: return kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
   case LB_RANK_SPECIALIZED:
     return kernel->strategy == LB_STRATEGY_BITSERIAL && kernel->abits != 0 && kernel->wbits != 0;
   case LB_RANK_NARROW:
     return kernel->strategy == LB_STRATEGY_DIRECT && kernel->a_format != LB_CODE_S16 &&
            kernel->w_format != LB_CODE_S16;
-  case LB_RANK_CRITERIA:
-    break;
+  case LB_RANK_CRITERIA: break;
   }
   return 0;
 }

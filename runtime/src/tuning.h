@@ -30,7 +30,7 @@ typedef struct lb_tuning_row {
 typedef struct lb_crossover_row {
   const char *cpu; /* micro-architecture, or "default" */
   const char *isa;
-  unsigned pairs;  /* LB_AUTO takes the isa's bit-serial kernels while abits * wbits <= pairs */
+  unsigned pairs; /* LB_AUTO takes the isa's bit-serial kernels while abits * wbits <= pairs */
 } lb_crossover_row;
 
 /* Complete rows: the generator fills what a row of the file leaves out from cpu=default. */

@@ -21,8 +21,7 @@ typedef struct side {
   int64_t max_abs_code;
 } side;
 
-static int64_t value_min(operand op)
-{
+static int64_t value_min(operand op) {
   if (op.encoding == 'u')
     return 0;
   if (op.encoding == 'b')
@@ -30,8 +29,7 @@ static int64_t value_min(operand op)
   return -((int64_t)1 << (op.bits - 1));
 }
 
-static int64_t value_max(operand op)
-{
+static int64_t value_max(operand op) {
   if (op.encoding == 'u')
     return ((int64_t)1 << op.bits) - 1;
   if (op.encoding == 'b')
@@ -39,16 +37,14 @@ static int64_t value_max(operand op)
   return ((int64_t)1 << (op.bits - 1)) - 1;
 }
 
-static int64_t max_abs(int64_t a, int64_t b)
-{
+static int64_t max_abs(int64_t a, int64_t b) {
   a = a < 0 ? -a : a;
   b = b < 0 ? -b : b;
   return a > b ? a : b;
 }
 
 /* The offset and shift that bring the operand's values into the code format (section 2). */
-static side make_side(operand op, int code_format)
-{
+static side make_side(operand op, int code_format) {
   side s;
   memset(&s, 0, sizeof s);
   s.op = op;
@@ -75,8 +71,7 @@ static side make_side(operand op, int code_format)
 
 static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
 
-static uint64_t next_random(void)
-{
+static uint64_t next_random(void) {
   rng_state ^= rng_state << 13;
   rng_state ^= rng_state >> 7;
   rng_state ^= rng_state << 17;
@@ -85,8 +80,7 @@ static uint64_t next_random(void)
 
 enum fill { FILL_RANDOM, FILL_MAX, FILL_MIN, FILL_ALTERNATE };
 
-static int64_t fill_value(operand op, enum fill fill, size_t index)
-{
+static int64_t fill_value(operand op, enum fill fill, size_t index) {
   int64_t lo = value_min(op), hi = value_max(op);
   switch (fill) {
   case FILL_MAX: return hi;
@@ -100,8 +94,7 @@ static int64_t fill_value(operand op, enum fill fill, size_t index)
 }
 
 /* Source matrix of rows x k values in the element type lb_pack_args describes. */
-static void *make_source(const side *s, size_t rows, size_t k, enum fill fill, int64_t *values)
-{
+static void *make_source(const side *s, size_t rows, size_t k, enum fill fill, int64_t *values) {
   size_t size = s->op.bits <= 8 ? 1 : 2;
   unsigned char *data = malloc(rows * k * size);
   for (size_t i = 0; i < rows * k; i++) {
@@ -121,8 +114,7 @@ static void *make_source(const side *s, size_t rows, size_t k, enum fill fill, i
   return data;
 }
 
-static size_t panel_bytes(const side *s, size_t rows, size_t kblocks)
-{
+static size_t panel_bytes(const side *s, size_t rows, size_t kblocks) {
   if (s->code_format == LB_CODE_BITPLANES)
     return kblocks * s->pack.planes * rows * (LB_TEST_KBLOCK / 64) * sizeof(uint64_t);
   return kblocks * rows * LB_TEST_KBLOCK * (s->code_format == LB_CODE_S16 ? 2 : 1);
@@ -130,8 +122,7 @@ static size_t panel_bytes(const side *s, size_t rows, size_t kblocks)
 
 /* Packs every panel of R rows; sums receives the code sums of all rows. */
 static unsigned char *pack_all(lb_pack_fn pack, const side *s, const void *source, size_t rows,
-                               size_t r, size_t k, size_t kblocks, int64_t *sums)
-{
+                               size_t r, size_t k, size_t kblocks, int64_t *sums) {
   size_t element = s->op.bits <= 8 ? 1 : 2;
   size_t panels = (rows + r - 1) / r;
   size_t bytes = panel_bytes(s, r, kblocks);
@@ -146,19 +137,22 @@ static unsigned char *pack_all(lb_pack_fn pack, const side *s, const void *sourc
 
 static int64_t plane_coef[32 * 32];
 
-static int run_case(size_t m, size_t n, size_t k, enum fill fill_a, enum fill fill_w, int out64)
-{
+static int run_case(size_t m, size_t n, size_t k, enum fill fill_a, enum fill fill_w, int out64) {
   const operand a_op = {LB_TEST_ABITS, LB_TEST_AENC}, w_op = {LB_TEST_WBITS, LB_TEST_WENC};
   const side a = make_side(a_op, LB_TEST_A_CODE), w = make_side(w_op, LB_TEST_W_CODE);
   const size_t kblocks = (k + LB_TEST_KBLOCK - 1) / LB_TEST_KBLOCK;
-  int64_t *a_values = malloc(m * k * sizeof *a_values), *w_values = malloc(n * k * sizeof *w_values);
+  int64_t *a_values = malloc(m * k * sizeof *a_values),
+          *w_values = malloc(n * k * sizeof *w_values);
   void *a_source = make_source(&a, m, k, fill_a, a_values);
   void *w_source = make_source(&w, n, k, fill_w, w_values);
   int64_t *a_sums = calloc(m + LB_TEST_MR, sizeof *a_sums);
   int64_t *w_sums = calloc(n + LB_TEST_NR, sizeof *w_sums);
-  unsigned char *a_packed = pack_all(LB_TEST_PACK_A, &a, a_source, m, LB_TEST_MR, k, kblocks, a_sums);
-  unsigned char *w_packed = pack_all(LB_TEST_PACK_W, &w, w_source, n, LB_TEST_NR, k, kblocks, w_sums);
-  size_t a_bytes = panel_bytes(&a, LB_TEST_MR, kblocks), w_bytes = panel_bytes(&w, LB_TEST_NR, kblocks);
+  unsigned char *a_packed =
+      pack_all(LB_TEST_PACK_A, &a, a_source, m, LB_TEST_MR, k, kblocks, a_sums);
+  unsigned char *w_packed =
+      pack_all(LB_TEST_PACK_W, &w, w_source, n, LB_TEST_NR, k, kblocks, w_sums);
+  size_t a_bytes = panel_bytes(&a, LB_TEST_MR, kblocks),
+         w_bytes = panel_bytes(&w, LB_TEST_NR, kblocks);
 
   for (unsigned i = 0; i < a.pack.planes; i++)
     for (unsigned j = 0; j < w.pack.planes; j++) {
@@ -166,8 +160,8 @@ static int run_case(size_t m, size_t n, size_t k, enum fill fill_a, enum fill fi
                      (w_op.encoding == 's' && j == w_op.bits - 1);
       plane_coef[i * w.pack.planes + j] = (negative ? -1 : 1) * ((int64_t)1 << (i + j));
     }
-  lb_gemm_ukernel_args args = {a.pack.planes, w.pack.planes, plane_coef,
-                               a.max_abs_code * w.max_abs_code, out64, 0};
+  lb_gemm_ukernel_args args = {
+      a.pack.planes, w.pack.planes, plane_coef, a.max_abs_code * w.max_abs_code, out64, 0};
 
   size_t elem = out64 ? sizeof(int64_t) : sizeof(int32_t);
   unsigned char *t = calloc(m * n, elem);
@@ -200,7 +194,8 @@ static int run_case(size_t m, size_t n, size_t k, enum fill fill_a, enum fill fi
       int64_t raw = out64 ? ((int64_t *)t)[i * n + j] : ((int32_t *)t)[i * n + j];
       int64_t got = LB_TEST_STRATEGY == LB_STRATEGY_BITSERIAL_XOR
                         ? (int64_t)k - 2 * raw
-                        : raw * ((int64_t)1 << (sha + shw)) + a_sums[i] * ((int64_t)1 << sha) * offw +
+                        : raw * ((int64_t)1 << (sha + shw)) +
+                              a_sums[i] * ((int64_t)1 << sha) * offw +
                               w_sums[j] * ((int64_t)1 << shw) * offa + (int64_t)k * offa * offw;
       if (got != expected) {
         printf("%s: M=%zu N=%zu K=%zu fills %d/%d out%d: C[%zu][%zu] = %" PRId64
@@ -222,15 +217,14 @@ static int run_case(size_t m, size_t n, size_t k, enum fill fill_a, enum fill fi
   return failed;
 }
 
-int main(void)
-{
+int main(void) {
   static const size_t shapes[][3] = {
-      {1, 1, 1},     {3, 7, 17},    {7, 3, 63},    {17, 5, 65},  {5, 17, 127}, {63, 65, 7},
-      {65, 63, 3},   {4, 4, 1000},  {2, 3, 4096},  {3, 2, 4608}, {1, 5, 8192}, {2, 2, 65536},
-      {127, 1, 129}, {1, 127, 64},
+      {1, 1, 1},    {3, 7, 17},    {7, 3, 63},    {17, 5, 65},  {5, 17, 127},
+      {63, 65, 7},  {65, 63, 3},   {4, 4, 1000},  {2, 3, 4096}, {3, 2, 4608},
+      {1, 5, 8192}, {2, 2, 65536}, {127, 1, 129}, {1, 127, 64},
   };
   static const enum fill fills[][2] = {
-      {FILL_RANDOM, FILL_RANDOM}, {FILL_MAX, FILL_MAX}, {FILL_MIN, FILL_MIN},
+      {FILL_RANDOM, FILL_RANDOM}, {FILL_MAX, FILL_MAX},       {FILL_MIN, FILL_MIN},
       {FILL_MAX, FILL_MIN},       {FILL_ALTERNATE, FILL_MAX},
   };
   const size_t shape_count = sizeof shapes / sizeof shapes[0];

@@ -9,10 +9,10 @@
 
 const char *lb_test_fill_name(lb_test_fill fill) {
   switch (fill) {
-    case LB_FILL_RANDOM: return "random";
-    case LB_FILL_MAX: return "max";
-    case LB_FILL_MIN: return "min";
-    case LB_FILL_ONES: return "ones";
+  case LB_FILL_RANDOM: return "random";
+  case LB_FILL_MAX: return "max";
+  case LB_FILL_MIN: return "min";
+  case LB_FILL_ONES: return "ones";
   }
   return "?";
 }
@@ -22,14 +22,17 @@ static int64_t magnitude(int64_t v) { return v < 0 ? -v : v; }
 /* The worst-case |C| from first principles, independent of the runtime's own bound. */
 static int output_must_be_64(const lb_test_case *tc) {
   const int64_t amax = magnitude(lb_test_min_value(tc->a)) > lb_test_max_value(tc->a)
-                           ? magnitude(lb_test_min_value(tc->a)) : lb_test_max_value(tc->a);
+                           ? magnitude(lb_test_min_value(tc->a))
+                           : lb_test_max_value(tc->a);
   const int64_t wmax = magnitude(lb_test_min_value(tc->w)) > lb_test_max_value(tc->w)
-                           ? magnitude(lb_test_min_value(tc->w)) : lb_test_max_value(tc->w);
+                           ? magnitude(lb_test_min_value(tc->w))
+                           : lb_test_max_value(tc->w);
   return (double)tc->k * (double)amax * (double)wmax > (double)INT32_MAX;
 }
 
 static void describe(const lb_test_case *tc, const char *why) {
-  fprintf(stderr, "FAIL %s: kernel %s strategy %d a%u%c x w%u%c m=%zu n=%zu k=%zu fills %s/%s threads %u\n",
+  fprintf(stderr,
+          "FAIL %s: kernel %s strategy %d a%u%c x w%u%c m=%zu n=%zu k=%zu fills %s/%s threads %u\n",
           why, tc->kernel ? tc->kernel->name : "(auto)", (int)tc->strategy, tc->a.bits,
           (char)tc->a.encoding, tc->w.bits, (char)tc->w.encoding, tc->m, tc->n, tc->k,
           lb_test_fill_name(tc->afill), lb_test_fill_name(tc->wfill), tc->threads);

@@ -5,8 +5,8 @@
 
 #include "reference.h"
 
-static size_t out_size(size_t in, size_t pad_before, size_t pad_after, size_t kernel,
-                       size_t stride, size_t dilation) {
+static size_t out_size(size_t in, size_t pad_before, size_t pad_after, size_t kernel, size_t stride,
+                       size_t dilation) {
   if (kernel == 0 || stride == 0 || dilation == 0) {
     return 0;
   }
@@ -55,8 +55,8 @@ int lb_ref_conv2d(const lb_ref_conv2d_shape *s, lb_operand aop, const void *inpu
       s->out_c % s->groups != 0) {
     return 0;
   }
-  const size_t cg = s->in_c / s->groups;        /* input channels per group */
-  const size_t og = s->out_c / s->groups;       /* output channels per group */
+  const size_t cg = s->in_c / s->groups;  /* input channels per group */
+  const size_t og = s->out_c / s->groups; /* output channels per group */
   int64_t *in = decode_all(aop, input, lb_ref_conv2d_input_count(s));
   int64_t *w = decode_all(wop, weights, lb_ref_conv2d_weight_count(s));
   const int ok = in != NULL && w != NULL;

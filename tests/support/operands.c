@@ -4,18 +4,18 @@
 
 int64_t lb_test_min_value(lb_operand op) {
   switch (op.encoding) {
-    case LB_UNSIGNED: return 0;
-    case LB_SIGNED: return -((int64_t)1 << (op.bits - 1));
-    case LB_BIPOLAR: return -1;
+  case LB_UNSIGNED: return 0;
+  case LB_SIGNED: return -((int64_t)1 << (op.bits - 1));
+  case LB_BIPOLAR: return -1;
   }
   return 0;
 }
 
 int64_t lb_test_max_value(lb_operand op) {
   switch (op.encoding) {
-    case LB_UNSIGNED: return ((int64_t)1 << op.bits) - 1;
-    case LB_SIGNED: return ((int64_t)1 << (op.bits - 1)) - 1;
-    case LB_BIPOLAR: return 1;
+  case LB_UNSIGNED: return ((int64_t)1 << op.bits) - 1;
+  case LB_SIGNED: return ((int64_t)1 << (op.bits - 1)) - 1;
+  case LB_BIPOLAR: return 1;
   }
   return 0;
 }
@@ -45,10 +45,10 @@ static int64_t fill_value(lb_operand op, lb_test_fill fill, uint64_t *rng) {
   const int64_t lo = lb_test_min_value(op);
   const int64_t hi = lb_test_max_value(op);
   switch (fill) {
-    case LB_FILL_MAX: return hi;
-    case LB_FILL_MIN: return lo;
-    case LB_FILL_ONES: return hi >= 1 ? 1 : -1; /* signed 1-bit: all bits set is -1 */
-    case LB_FILL_RANDOM: break;
+  case LB_FILL_MAX: return hi;
+  case LB_FILL_MIN: return lo;
+  case LB_FILL_ONES: return hi >= 1 ? 1 : -1; /* signed 1-bit: all bits set is -1 */
+  case LB_FILL_RANDOM: break;
   }
   if (op.encoding == LB_BIPOLAR) {
     return (lb_test_random(rng) >> 40) & 1 ? 1 : -1;
@@ -74,14 +74,22 @@ static void store_row(lb_operand op, void *m, size_t offset, const int64_t *valu
 void lb_test_decode(lb_operand op, const void *m, size_t offset, size_t count, int64_t *values) {
   if (lb_test_elem_bytes(op) == 1) {
     if (op.encoding == LB_UNSIGNED) {
-      for (size_t i = 0; i < count; i++) values[i] = ((const uint8_t *)m)[offset + i];
+      for (size_t i = 0; i < count; i++) {
+        values[i] = ((const uint8_t *)m)[offset + i];
+      }
     } else {
-      for (size_t i = 0; i < count; i++) values[i] = ((const int8_t *)m)[offset + i];
+      for (size_t i = 0; i < count; i++) {
+        values[i] = ((const int8_t *)m)[offset + i];
+      }
     }
   } else if (op.encoding == LB_UNSIGNED) {
-    for (size_t i = 0; i < count; i++) values[i] = ((const uint16_t *)m)[offset + i];
+    for (size_t i = 0; i < count; i++) {
+      values[i] = ((const uint16_t *)m)[offset + i];
+    }
   } else {
-    for (size_t i = 0; i < count; i++) values[i] = ((const int16_t *)m)[offset + i];
+    for (size_t i = 0; i < count; i++) {
+      values[i] = ((const int16_t *)m)[offset + i];
+    }
   }
 }
 

@@ -14,9 +14,9 @@ extern "C" {
 
 typedef enum lb_test_fill {
   LB_FILL_RANDOM,
-  LB_FILL_MAX,  /* every element the largest value */
-  LB_FILL_MIN,  /* every element the smallest (most negative) value */
-  LB_FILL_ONES  /* every element 1 (+1 for bipolar, -1 for signed 1-bit: all bits set) */
+  LB_FILL_MAX, /* every element the largest value */
+  LB_FILL_MIN, /* every element the smallest (most negative) value */
+  LB_FILL_ONES /* every element 1 (+1 for bipolar, -1 for signed 1-bit: all bits set) */
 } lb_test_fill;
 
 int64_t lb_test_min_value(lb_operand op);

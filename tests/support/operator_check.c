@@ -36,9 +36,9 @@ int lb_test_sums_need_int64(lb_operand a, lb_operand w, size_t k) {
 
 size_t lb_test_output_bytes(lb_output_kind kind, lb_out_type sums, const lb_requantize *rq) {
   switch (kind) {
-    case LB_OUTPUT_SUMS: return sums == LB_OUT_INT32 ? sizeof(int32_t) : sizeof(int64_t);
-    case LB_OUTPUT_CODES: return lb_test_elem_bytes(rq->out);
-    case LB_OUTPUT_FLOAT: return sizeof(float);
+  case LB_OUTPUT_SUMS: return sums == LB_OUT_INT32 ? sizeof(int32_t) : sizeof(int64_t);
+  case LB_OUTPUT_CODES: return lb_test_elem_bytes(rq->out);
+  case LB_OUTPUT_FLOAT: return sizeof(float);
   }
   return 0;
 }
@@ -79,28 +79,32 @@ int lb_test_compare(const lb_test_output *out, size_t rows, size_t out_c, const 
     const size_t oc = i % out_c;
     int64_t value = 0, want = sums[i];
     switch (out->kind) {
-      case LB_OUTPUT_SUMS:
-        value = out->sums == LB_OUT_INT32 ? ((const int32_t *)got)[i] : ((const int64_t *)got)[i];
-        break;
-      case LB_OUTPUT_CODES:
-        lb_test_decode(out->requantize->out, got, i, 1, &value);
-        want = requantized(out->requantize, sums[i], oc);
-        break;
-      case LB_OUTPUT_FLOAT: {
-        const float f = ((const float *)got)[i];
-        const float bias = out->float_out->bias != NULL ? out->float_out->bias[oc] : 0.0f;
-        if (!lb_ref_float_close(f, sums[i], out->float_out->scale[oc], bias)) {
-          fprintf(stderr, "FAIL %s: output %zu (pixel %zu, channel %zu) is %.9g, expected %.9g (sum %" PRId64 ")\n",
-                  what, i, i / out_c, oc, (double)f,
-                  lb_ref_float_output(sums[i], out->float_out->scale[oc], bias), sums[i]);
-          return 0;
-        }
-        continue;
+    case LB_OUTPUT_SUMS:
+      value = out->sums == LB_OUT_INT32 ? ((const int32_t *)got)[i] : ((const int64_t *)got)[i];
+      break;
+    case LB_OUTPUT_CODES:
+      lb_test_decode(out->requantize->out, got, i, 1, &value);
+      want = requantized(out->requantize, sums[i], oc);
+      break;
+    case LB_OUTPUT_FLOAT: {
+      const float f = ((const float *)got)[i];
+      const float bias = out->float_out->bias != NULL ? out->float_out->bias[oc] : 0.0f;
+      if (!lb_ref_float_close(f, sums[i], out->float_out->scale[oc], bias)) {
+        fprintf(stderr,
+                "FAIL %s: output %zu (pixel %zu, channel %zu) is %.9g, expected %.9g (sum %" PRId64
+                ")\n",
+                what, i, i / out_c, oc, (double)f,
+                lb_ref_float_output(sums[i], out->float_out->scale[oc], bias), sums[i]);
+        return 0;
       }
+      continue;
+    }
     }
     if (value != want) {
-      fprintf(stderr, "FAIL %s: output %zu (pixel %zu, channel %zu) is %" PRId64 ", expected %" PRId64
-                      " (sum %" PRId64 ")\n", what, i, i / out_c, oc, value, want, sums[i]);
+      fprintf(stderr,
+              "FAIL %s: output %zu (pixel %zu, channel %zu) is %" PRId64 ", expected %" PRId64
+              " (sum %" PRId64 ")\n",
+              what, i, i / out_c, oc, value, want, sums[i]);
       return 0;
     }
   }
@@ -115,12 +119,13 @@ void *lb_test_expected(const lb_test_output *out, size_t rows, size_t out_c, con
   }
   unsigned char *e = malloc(count * bytes);
   for (size_t i = 0; e != NULL && i < count; i++) {
-    const int64_t v = out->kind == LB_OUTPUT_SUMS ? sums[i] : requantized(out->requantize, sums[i], i % out_c);
+    const int64_t v =
+        out->kind == LB_OUTPUT_SUMS ? sums[i] : requantized(out->requantize, sums[i], i % out_c);
     switch (bytes) {
-      case 1: e[i] = (unsigned char)v; break;
-      case 2: ((uint16_t *)(void *)e)[i] = (uint16_t)v; break;
-      case 4: ((int32_t *)(void *)e)[i] = (int32_t)v; break;
-      default: ((int64_t *)(void *)e)[i] = v; break;
+    case 1: e[i] = (unsigned char)v; break;
+    case 2: ((uint16_t *)(void *)e)[i] = (uint16_t)v; break;
+    case 4: ((int32_t *)(void *)e)[i] = (int32_t)v; break;
+    default: ((int64_t *)(void *)e)[i] = v; break;
     }
   }
   return e;
@@ -130,7 +135,9 @@ static int64_t random_in(uint64_t *rng, int64_t lo, int64_t hi) {
   return lo + (int64_t)(lb_test_random(rng) % (uint64_t)(hi - lo + 1));
 }
 
-static int8_t shift_for(int shift) { return (int8_t)(shift < -31 ? -31 : shift > 127 ? 127 : shift); }
+static int8_t shift_for(int shift) {
+  return (int8_t)(shift < -31 ? -31 : shift > 127 ? 127 : shift);
+}
 
 /* One scenario: output operand and clamp, zero point, target size of the scaled sums in bits. */
 typedef struct scenario {
@@ -175,8 +182,9 @@ void lb_test_requant_cases(lb_test_requant_case *cases, size_t out_c, unsigned s
     lb_test_requant_case *r = &cases[s + 1];
     memset(r, 0, sizeof *r);
     r->name = sc->name;
-    r->rq = (lb_requantize){sc->out, r->multiplier, r->shift, sc->bias_range ? r->bias : NULL,
-                            sc->zero_point, sc->clamp_min, sc->clamp_max};
+    r->rq = (lb_requantize){
+        sc->out,        r->multiplier, r->shift,     sc->bias_range ? r->bias : NULL,
+        sc->zero_point, sc->clamp_min, sc->clamp_max};
     r->need_clamp = sc->need_clamp;
     for (size_t c = 0; c < out_c; c++) {
       /* Multipliers across [2^30, 2^31): scale in [0.5, 1), so the shift sets the size. */
@@ -211,7 +219,8 @@ int lb_test_requant_covered(const lb_test_requant_case *c, size_t rows, size_t o
     return 0;
   }
   if (c->need_clamp && (low == 0 || high == 0)) {
-    fprintf(stderr, "FAIL requantize %s: the data reached clamp_min %zu times, clamp_max %zu times\n",
+    fprintf(stderr,
+            "FAIL requantize %s: the data reached clamp_min %zu times, clamp_max %zu times\n",
             c->name, low, high);
     return 0;
   }

@@ -40,8 +40,8 @@ int lb_test_untouched(const void *buffer, size_t n);
 /* What an operator was asked to write. */
 typedef struct lb_test_output {
   lb_output_kind kind;
-  lb_out_type sums;               /* the type of the exact sums */
-  const lb_requantize *requantize; /* LB_OUTPUT_CODES */
+  lb_out_type sums;                 /* the type of the exact sums */
+  const lb_requantize *requantize;  /* LB_OUTPUT_CODES */
   const lb_float_output *float_out; /* LB_OUTPUT_FLOAT */
 } lb_test_output;
 

@@ -23,11 +23,7 @@ typedef enum lb_status {
   LB_OUT_OF_MEMORY = 3
 } lb_status;
 
-typedef enum lb_encoding {
-  LB_UNSIGNED = 'u',
-  LB_SIGNED = 's',
-  LB_BIPOLAR = 'b'
-} lb_encoding;
+typedef enum lb_encoding { LB_UNSIGNED = 'u', LB_SIGNED = 's', LB_BIPOLAR = 'b' } lb_encoding;
 
 typedef struct lb_operand {
   unsigned bits;
@@ -37,8 +33,8 @@ typedef struct lb_operand {
 typedef enum lb_out_type { LB_OUT_INT32 = 32, LB_OUT_INT64 = 64 } lb_out_type;
 
 typedef enum lb_strategy_choice {
-  LB_AUTO = -1,                                      /* the registry's choice for the bits */
-  LB_BITSERIAL = LB_STRATEGY_BITSERIAL,              /* AND or XOR bit-serial, as the encodings allow */
+  LB_AUTO = -1,                         /* the registry's choice for the bits */
+  LB_BITSERIAL = LB_STRATEGY_BITSERIAL, /* AND or XOR bit-serial, as the encodings allow */
   LB_DIRECT = LB_STRATEGY_DIRECT
 } lb_strategy_choice;
 

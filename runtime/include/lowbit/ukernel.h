@@ -26,12 +26,13 @@ enum lb_gemm_strategy {
 
 /* Per-call arguments of a GEMM micro-kernel. */
 typedef struct lb_gemm_ukernel_args {
-  size_t a_planes;            /* bit-serial: planes per A row in the panel */
-  size_t w_planes;            /* bit-serial: planes per W row in the panel */
-  const int64_t *plane_coef;  /* bit-serial: [a_planes][w_planes] weight of each plane pair */
-  int64_t max_abs_product;    /* direct: bound on |xa * xw| over the data; sets the widening interval */
-  int out64;                  /* C holds int64_t (1) or int32_t (0) */
-  int accumulate;             /* add the tile to C (1) or store it (0) */
+  size_t a_planes;           /* bit-serial: planes per A row in the panel */
+  size_t w_planes;           /* bit-serial: planes per W row in the panel */
+  const int64_t *plane_coef; /* bit-serial: [a_planes][w_planes] weight of each plane pair */
+  int64_t
+      max_abs_product; /* direct: bound on |xa * xw| over the data; sets the widening interval */
+  int out64;           /* C holds int64_t (1) or int32_t (0) */
+  int accumulate;      /* add the tile to C (1) or store it (0) */
 } lb_gemm_ukernel_args;
 
 /* Computes the tile C[0..mr) x [0..nr) (mr <= MR, nr <= NR) from one A panel and one W panel
@@ -40,13 +41,14 @@ typedef void (*lb_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kblocks, const v
                                    const void *w_panel, void *c, size_t c_stride,
                                    const lb_gemm_ukernel_args *args);
 
-/* How a pack function reads values and turns them into codes: x = (v - code_offset) >> code_shift. */
+/* How a pack function reads values and turns them into codes: x = (v - code_offset) >> code_shift.
+ */
 typedef struct lb_pack_args {
-  unsigned bits;        /* source element is 1 byte when bits <= 8, else 2 bytes */
-  int source_signed;    /* source elements are signed (signed and bipolar encodings) */
+  unsigned bits;     /* source element is 1 byte when bits <= 8, else 2 bytes */
+  int source_signed; /* source elements are signed (signed and bipolar encodings) */
   int32_t code_offset;
   unsigned code_shift;
-  size_t planes;        /* bit-serial only: planes to write */
+  size_t planes; /* bit-serial only: planes to write */
 } lb_pack_args;
 
 /* Packs rows [0, rows) (rows <= R, the panel height) of a row-major matrix with row stride
@@ -57,7 +59,8 @@ typedef void (*lb_pack_fn)(size_t rows, size_t k, const void *src, size_t src_st
 
 /* Packs rows [0, rows) (rows <= R) whose k = segments * segment_length values are runs of
  * segment_length elements, run s of row r at pointers[r * segments + s] (im2col through an
- * indirection buffer), into the panel that lb_pack_fn writes for the same rows stored contiguously. */
+ * indirection buffer), into the panel that lb_pack_fn writes for the same rows stored contiguously.
+ */
 typedef void (*lb_pack_indirect_fn)(size_t rows, size_t segments, size_t segment_length,
                                     const void *const *pointers, void *panel, int64_t *code_sums,
                                     const lb_pack_args *args);
@@ -81,14 +84,14 @@ typedef void (*lb_pack_quantize_fn)(size_t rows, size_t segments, size_t segment
 /* One entry of a target's kernel registry (generated from kernels.spec). */
 typedef struct lb_gemm_kernel_info {
   const char *name;
-  const char *isa;          /* "generic", "avx2", "neon" */
-  int strategy;             /* enum lb_gemm_strategy */
-  unsigned abits, wbits;    /* 0: any, planes given at run time */
-  int aenc, wenc;           /* 'u', 's', 'b', or 0 for any */
-  unsigned mr, nr;          /* register tile */
-  unsigned kblock;          /* K elements (bits for bit-serial) per packed block */
-  int a_format, w_format;   /* enum lb_code_format */
-  int64_t max_abs_product;  /* largest |xa * xw| the kernel sums exactly */
+  const char *isa;         /* "generic", "avx2", "neon" */
+  int strategy;            /* enum lb_gemm_strategy */
+  unsigned abits, wbits;   /* 0: any, planes given at run time */
+  int aenc, wenc;          /* 'u', 's', 'b', or 0 for any */
+  unsigned mr, nr;         /* register tile */
+  unsigned kblock;         /* K elements (bits for bit-serial) per packed block */
+  int a_format, w_format;  /* enum lb_code_format */
+  int64_t max_abs_product; /* largest |xa * xw| the kernel sums exactly */
   lb_gemm_ukernel_fn ukernel;
   lb_pack_fn pack_a, pack_w;
   lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
