@@ -8,7 +8,8 @@
  * and LB_AUTO gives them to the direct kernel.
  *
  * Usage: lowbit-crossover --target T [--cpu NAME] [--default] -o FILE RESULT.csv...
- * Writes FILE (temporary file, then rename), lines "cpu=<NAME> isa=<isa> pairs=<N>". */
+ * Writes FILE (temporary file, then rename), lines "cpu=<NAME> isa=<isa> pairs=<N>".
+ * Exit status: 0 written, 1 FILE not written, 2 bad input, 3 a run lost its CPU to other work. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -20,14 +21,19 @@
 
 #include "result_csv.h"
 
-enum { EXIT_BAD_INPUT = 2, EXIT_WRITE = 1 };
+enum { EXIT_WRITE = 1, EXIT_BAD_INPUT = 2, EXIT_BUSY = 3 };
+
+/* A one-thread row runs on the calling thread, so its CPU time is its real time unless another
+ * process took the CPU: Zen 3 under a parallel build gave 0.4 to 0.7, a quiet machine 0.96 to 0.99. */
+static const double min_cpu_share = 0.9;
 
 static const char usage[] =
     "usage: lowbit-crossover --target T [--cpu NAME] [--default] -o FILE RESULT.csv...\n"
     "  RESULT.csv: lowbit-bench-gemm --crossover --benchmark_out=RESULT.csv "
     "--benchmark_out_format=csv\n"
     "  --cpu NAME: the CPU of the lines written (default: the name in parentheses of the runs'\n"
-    "              lowbit_cpu, e.g. znver3); --default: also write the cpu=default lines\n";
+    "              lowbit_cpu, e.g. znver3); --default: also write the cpu=default lines\n"
+    "  exit status 3: a one-thread run got under 90% of a CPU; measure again\n";
 
 static _Noreturn void fail(int status, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
@@ -120,6 +126,16 @@ static void add_pairing(configs *all, const lbc_result *result, const lbc_row *b
   if (!starts_with(direct->kernel, "lb_gemm_direct")) {
     fail(EXIT_BAD_INPUT, "%s:%d: %s ran %s, not a direct kernel", result->path, direct->line,
          direct->name, direct->kernel);
+  }
+  if (strcmp(result->threads, "1") == 0) {
+    const lbc_row *const both[] = {bitserial, direct};
+    for (size_t i = 0; i < 2; i++) {
+      if (both[i]->cpu_share < min_cpu_share) {
+        fail(EXIT_BUSY, "%s:%d: %s had %.0f%% of a CPU (cpu_time / real_time): the machine was "
+             "busy, measure again", result->path, both[i]->line, both[i]->name,
+             100 * both[i]->cpu_share);
+      }
+    }
   }
   if (bitserial->pairs != direct->pairs || bitserial->pairs == 0) {
     fail(EXIT_BAD_INPUT, "%s:%d: %s counts %u plane pairs, %s %u", result->path, direct->line,

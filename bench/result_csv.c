@@ -18,7 +18,7 @@ enum { LBC_MAX_FIELDS = 64, LBC_MAX_PAIRS = 256 };
 typedef struct row_builder {
   lbc_row row;
   int has_median;
-  double *samples;
+  double *samples, *shares;
   size_t sample_count;
 } row_builder;
 
@@ -28,7 +28,7 @@ typedef struct reader {
   size_t error_size;
   int line;
   size_t columns;
-  int name_col, label_col, error_col, message_col, ops_col, pairs_col;
+  int name_col, real_col, cpu_col, label_col, error_col, message_col, ops_col, pairs_col;
   row_builder *rows;
   size_t count;
   char *cpu, *shape, *threads;
@@ -113,10 +113,11 @@ static int read_header(reader *r, char *line) {
   if (!split_fields(line, fields, &r->columns)) {
     return fail(r, "malformed CSV header");
   }
-  static const char *const names[] = {"name", "label", "error_occurred", "error_message", "OPS",
-                                      "pairs"};
-  int *const cols[] = {&r->name_col,    &r->label_col, &r->error_col,
-                       &r->message_col, &r->ops_col,   &r->pairs_col};
+  static const char *const names[] = {"name",          "real_time", "cpu_time",
+                                      "label",         "error_occurred",
+                                      "error_message", "OPS",       "pairs"};
+  int *const cols[] = {&r->name_col,  &r->real_col,    &r->cpu_col, &r->label_col,
+                       &r->error_col, &r->message_col, &r->ops_col, &r->pairs_col};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     *cols[i] = column(fields, r->columns, names[i]);
     if (*cols[i] < 0) {
@@ -233,6 +234,14 @@ static int read_run(reader *r, char *line) {
   if (*fields[r->pairs_col] == '\0' || *end != '\0' || pairs > LBC_MAX_PAIRS) {
     return fail(r, "pairs '%s' of %s is not a plane pair count", fields[r->pairs_col], name);
   }
+  const double real_time = strtod(fields[r->real_col], &end);
+  const int real_ok = *end == '\0' && real_time > 0;
+  const double cpu_time = strtod(fields[r->cpu_col], &end);
+  if (!real_ok || *end != '\0' || !(cpu_time >= 0)) {
+    return fail(r, "real_time '%s' or cpu_time '%s' of %s is not a time", fields[r->real_col],
+                fields[r->cpu_col], name);
+  }
+  const double share = cpu_time / real_time;
   const char *kernel = fields[r->label_col];
   if (*kernel == '\0') {
     return fail(r, "%s has no label naming its kernel", name);
@@ -253,15 +262,23 @@ static int read_run(reader *r, char *line) {
     }
     b->has_median = 1;
     b->row.ops = ops;
+    b->row.cpu_share = share;
     b->row.line = r->line;
     return 1;
   }
   double *grown = realloc(b->samples, (b->sample_count + 1) * sizeof *grown);
-  if (grown == NULL) {
+  if (grown != NULL) {
+    b->samples = grown;
+  }
+  double *grown_shares = realloc(b->shares, (b->sample_count + 1) * sizeof *grown_shares);
+  if (grown_shares != NULL) {
+    b->shares = grown_shares;
+  }
+  if (grown == NULL || grown_shares == NULL) {
     return fail(r, "out of memory");
   }
-  b->samples = grown;
-  b->samples[b->sample_count++] = ops;
+  b->samples[b->sample_count] = ops;
+  b->shares[b->sample_count++] = share;
   return 1;
 }
 
@@ -339,6 +356,7 @@ static void free_reader(reader *r) {
     free(r->rows[i].row.name);
     free(r->rows[i].row.kernel);
     free(r->rows[i].samples);
+    free(r->rows[i].shares);
   }
   free(r->rows);
   free(r->cpu);
@@ -368,8 +386,10 @@ int lbc_read_result(const char *path, lbc_result *result, char *error, size_t si
     rows[i] = b->row;
     if (!b->has_median) {
       rows[i].ops = median(b->samples, b->sample_count);
+      rows[i].cpu_share = median(b->shares, b->sample_count);
     }
     free(b->samples);
+    free(b->shares);
   }
   free(r.rows);
   *result = (lbc_result){path, r.cpu, r.shape, r.threads, rows, r.count};

@@ -11,6 +11,7 @@ typedef struct lbc_row {
   char *kernel;    /* the row's label: the kernel that ran */
   unsigned pairs;  /* the "pairs" counter */
   double ops;      /* the median of the "OPS" counter over the row's repetitions */
+  double cpu_share; /* cpu_time / real_time of the same: below 1 when the run lost its CPU */
   int line;        /* where the row's value comes from */
 } lbc_row;
 
