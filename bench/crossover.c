@@ -24,7 +24,8 @@
 enum { EXIT_WRITE = 1, EXIT_BAD_INPUT = 2, EXIT_BUSY = 3 };
 
 /* A one-thread row runs on the calling thread, so its CPU time is its real time unless another
- * process took the CPU: Zen 3 under a parallel build gave 0.4 to 0.7, a quiet machine 0.96 to 0.99. */
+ * process took the CPU: Zen 3 under a parallel build gave 0.4 to 0.7, a quiet machine 0.96 to
+ * 0.99. */
 static const double min_cpu_share = 0.9;
 
 static const char usage[] =

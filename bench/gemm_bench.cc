@@ -236,8 +236,8 @@ int main(int argc, char** argv) {
 
   const auto& med = reporter.medians();
   const auto base = med.find("baseline");
-  std::printf("\nGEMM M=%zu N=%zu K=%zu, %u thread(s), %s; medians of 5 runs\n", shape.m, shape.n,
-              shape.k, threads, lb_cpu_description());
+  std::printf("\nGEMM M=%zu N=%zu K=%zu, %u thread(s), %s; medians of 5 repetitions\n", shape.m,
+              shape.n, shape.k, threads, lb_cpu_description());
   std::printf("%-15s %-36s %-44s %8s %9s\n", "row", "measures", "kernel", "GOPS", "vs int16");
   for (const Row& row : rows) {
     const auto it = med.find(row.name);

@@ -133,7 +133,8 @@ static int ends_with(const char *text, size_t length, const char *suffix) {
   return length >= n && memcmp(text + length - n, suffix, n) == 0;
 }
 
-/* A segment Google Benchmark appends to a registered name: "repeats:5", "threads:1", "real_time". */
+/* A segment Google Benchmark appends to a registered name: "repeats:5", "threads:1",
+ * "real_time". */
 static int is_run_option(const char *segment, size_t length) {
   static const char *const timers[] = {"real_time", "manual_time", "process_time"};
   if (memchr(segment, ':', length) != NULL) {

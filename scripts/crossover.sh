@@ -22,7 +22,10 @@ tool="$build/bench/lowbit-crossover"
 quiet=/work/shared/tools/wait-quiet.sh
 [ -f "targets/$target.target" ] || { echo "crossover.sh: no targets/$target.target" >&2; exit 2; }
 for exe in "$bench" "$tool"; do
-  [ -x "$exe" ] || { echo "crossover.sh: no $exe (build first: cmake --build --preset host)" >&2; exit 2; }
+  if [ ! -x "$exe" ]; then
+    echo "crossover.sh: no $exe (build first: cmake --build --preset host)" >&2
+    exit 2
+  fi
 done
 
 results="$build/crossover-runs"
