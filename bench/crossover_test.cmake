@@ -1,0 +1,25 @@
+# One run of lowbit-crossover, checked: with EXPECT, its data lines (the comments hold paths and
+# ratios that vary) must be EXPECT; with ERROR, it must fail with that message and leave no file.
+# cmake -DTOOL=lowbit-crossover -DOUTPUT=FILE -DARGS=a|b [-DEXPECT=line|line] [-DERROR=regex] -P
+# ('|' separates list items: add_test would split a ';' list into arguments of cmake itself.)
+string(REPLACE "|" ";" ARGS "${ARGS}")
+string(REPLACE "|" ";" EXPECT "${EXPECT}")
+file(REMOVE "${OUTPUT}")
+execute_process(COMMAND "${TOOL}" -o "${OUTPUT}" ${ARGS}
+                RESULT_VARIABLE status ERROR_VARIABLE stderr)
+if(DEFINED ERROR)
+  if(status EQUAL 0 OR NOT stderr MATCHES "${ERROR}")
+    message(FATAL_ERROR "expected a failure matching '${ERROR}', got status ${status}: ${stderr}")
+  endif()
+  if(EXISTS "${OUTPUT}")
+    message(FATAL_ERROR "a failed run left ${OUTPUT}")
+  endif()
+  return()
+endif()
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "lowbit-crossover failed (${status}): ${stderr}")
+endif()
+file(STRINGS "${OUTPUT}" lines REGEX "^[^#]")
+if(NOT lines STREQUAL EXPECT)
+  message(FATAL_ERROR "data lines '${lines}', expected '${EXPECT}'")
+endif()
