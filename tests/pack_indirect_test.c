@@ -2,14 +2,14 @@
  * as runs through pointers in scattered places (as an im2col indirection buffer gives them), must
  * give the same panel bytes and code sums, for run lengths below, at and above the K block and
  * for K across several gather chunks; and float runs through the quantizing pack must give the
- * panel of their values quantized here, independently (rintf: ties to even). */
-#include <math.h>
+ * panel of their values quantized by the test's own reference (support/quantize.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lowbit/lowbit.h"
 #include "support/operands.h"
+#include "support/quantize.h"
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -47,32 +47,6 @@ static void operand_for(const lb_gemm_kernel_info *kernel, lb_operand *op, lb_pa
   args->source_signed = op->encoding != LB_UNSIGNED;
 }
 
-/* The quantization the pack must apply, written from its definition in ukernel.h. */
-static int32_t quantize_reference(float x, const lb_quantize_args *q) {
-  if (q->bipolar) {
-    return isnan(x) || x >= 0.0f ? 1 : -1;
-  }
-  const float t = isnan(x) ? 0.0f : x / q->scale;
-  const float low = (float)(q->min_value - q->zero_point);
-  const float high = (float)(q->max_value - q->zero_point);
-  const int32_t v = (int32_t)rintf(t < low ? low : t > high ? high : t) + q->zero_point;
-  return v < q->min_value ? q->min_value : v > q->max_value ? q->max_value : v;
-}
-
-/* Floats around every value of the operand: exact ties, values past both ends, NaN. */
-static float random_float(const lb_quantize_args *q, uint64_t *rng) {
-  const uint64_t r = lb_test_random(rng);
-  const int32_t span = q->max_value - q->min_value + 5;
-  const float steps = (float)((int32_t)(r % (uint64_t)span) + q->min_value - 2 - q->zero_point);
-  switch ((r >> 32) % 4) {
-  case 0: return (steps + 0.5f) * q->scale;
-  case 1: return steps * q->scale;
-  case 2:
-    return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * q->scale;
-  default: return (steps - 0.5f) * q->scale;
-  }
-}
-
 static size_t block_bytes(const lb_gemm_kernel_info *kernel, const lb_pack_args *args) {
   switch (kernel->a_format) {
   case LB_CODE_BITPLANES:
@@ -100,14 +74,8 @@ static int check_quantize(const lb_gemm_kernel_info *kernel, size_t rows, runs_s
     return 0;
   }
   for (size_t i = 0; i < rows * k; i++) {
-    floats[i] = random_float(&q, rng);
-    const int32_t v = quantize_reference(floats[i], &q);
-    if (lb_test_elem_bytes(op) == 1) {
-      matrix[i] = (unsigned char)v;
-    } else {
-      const uint16_t bits = (uint16_t)v;
-      memcpy(matrix + 2 * i, &bits, sizeof bits);
-    }
+    floats[i] = lb_test_random_float(q.scale, q.zero_point, op, rng);
+    lb_test_store_value(matrix, i, lb_test_quantize(floats[i], q.scale, q.zero_point, op), op);
   }
   const float **runs = (const float **)pointers;
   for (size_t r = 0; r < rows; r++) {

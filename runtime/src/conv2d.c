@@ -1,5 +1,7 @@
 /* lb_conv2d: the descriptor's checks and shape, the padding helpers, and the public calls, which
  * operator.c carries out. Every check passes before anything is allocated or written. */
+#include <float.h>
+
 #include "codes.h"
 #include "operator.h"
 
@@ -73,9 +75,28 @@ static int lb_conv_geometry_init(const lb_conv2d_desc *desc, lb_conv_geometry *g
          lb_multiply(g->rows, g->out_c, &bytes) && lb_multiply(bytes, LB_MAX_ELEMENT_BYTES, &bytes);
 }
 
+/* The input kind, its scale and the zero point, for a valid operand a. */
+static int lb_input_is_valid(const lb_conv2d_desc *desc) {
+  if (desc->input != LB_INPUT_CODES && desc->input != LB_INPUT_FLOAT) {
+    return 0;
+  }
+  /* Not written as a_scale <= 0: NaN fails every comparison. */
+  if (desc->input == LB_INPUT_FLOAT && !(desc->a_scale > 0.0f && desc->a_scale <= FLT_MAX)) {
+    return 0;
+  }
+  if (desc->a.encoding == LB_BIPOLAR) {
+    return desc->a_zero_point == 0;
+  }
+  const int64_t zero = desc->a_zero_point;
+  if (desc->a.encoding == LB_UNSIGNED) {
+    return zero >= 0 && zero <= ((int64_t)1 << desc->a.bits) - 1;
+  }
+  return zero >= -((int64_t)1 << (desc->a.bits - 1)) && zero < ((int64_t)1 << (desc->a.bits - 1));
+}
+
 static int lb_conv2d_desc_is_valid(const lb_conv2d_desc *desc, lb_conv_geometry *g) {
   return lb_conv_geometry_init(desc, g) && lb_operand_is_valid(desc->a) &&
-         lb_operand_is_valid(desc->w) &&
+         lb_operand_is_valid(desc->w) && lb_input_is_valid(desc) &&
          (desc->strategy == LB_AUTO || desc->strategy == LB_BITSERIAL ||
           desc->strategy == LB_DIRECT) &&
          lb_output_stage_is_valid(desc->output, &desc->requantize, &desc->float_out, desc->out_c);

@@ -28,7 +28,10 @@ static lb_conv2d_desc lb_dense_as_conv2d(const lb_dense_desc *desc) {
                           .threads = desc->threads,
                           .output = desc->output,
                           .requantize = desc->requantize,
-                          .float_out = desc->float_out};
+                          .float_out = desc->float_out,
+                          .input = desc->input,
+                          .a_scale = desc->a_scale,
+                          .a_zero_point = desc->a_zero_point};
 }
 
 lb_status lb_dense_create(const lb_dense_desc *desc, const void *weights, lb_dense **op) {

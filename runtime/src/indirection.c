@@ -5,7 +5,7 @@
 
 void lb_indirection_build(const lb_operator *op, const lb_run_unit *unit, const void **pointers) {
   const lb_conv_geometry *g = &op->geometry;
-  const size_t element_bytes = op->a.bits <= 8 ? 1 : 2;
+  const size_t element_bytes = op->input_bytes;
   const size_t pixels = g->out_h * g->out_w;
   const unsigned char *group_input = unit->input + unit->group * g->group_in_c * element_bytes;
   for (size_t r = 0; r < unit->rows; r++) {

@@ -90,7 +90,7 @@ static int lb_size_slot(lb_operator *op, const lb_gemm_plan *plan) {
   if (plan->correction.needed) {
     a_sums_bytes = plan->a.panels * plan->a.panel_rows * sizeof(int64_t);
   }
-  if (op->pack_a_unit == lb_pack_a_unit_indirect &&
+  if (op->pack_a_unit != lb_pack_a_unit_rows &&
       __builtin_mul_overflow(op->unit_rows * sizeof(const void *), g->taps, &scratch_bytes)) {
     return 0;
   }
@@ -111,7 +111,8 @@ static int lb_size_slot(lb_operator *op, const lb_gemm_plan *plan) {
 
 /* One allocation for everything create keeps: the W panels, their code sums, the tap sums and
  * the padding run. */
-static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan) {
+static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan,
+                                     int32_t zero_point) {
   const lb_conv_geometry *g = &op->geometry;
   op->w_panels = plan->w.panels;
   op->w_panel_bytes = plan->w.panel_bytes;
@@ -127,7 +128,7 @@ static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan) 
   if (op->a.encoding == LB_BIPOLAR && g->padded) {
     tap_bytes = g->taps * g->out_c * sizeof(int64_t);
   }
-  const size_t pad_bytes = g->group_in_c * (op->a.bits <= 8 ? 1 : 2);
+  const size_t pad_bytes = g->group_in_c * op->input_bytes;
   size_t total = 0, packed_at, sums_at, taps_at, pad_at;
   if (!lb_reserve(&total, packed_bytes, &packed_at) || !lb_reserve(&total, sums_bytes, &sums_at) ||
       !lb_reserve(&total, tap_bytes, &taps_at) || !lb_reserve(&total, pad_bytes, &pad_at)) {
@@ -141,17 +142,19 @@ static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan) 
   op->w_code_sums = sums_bytes != 0 ? (int64_t *)(buffer + sums_at) : NULL;
   op->tap_sums = tap_bytes != 0 ? (int64_t *)(buffer + taps_at) : NULL;
   op->pad_run = buffer + pad_at;
-  lb_padding_fill_run(op);
+  lb_padding_fill_run(op, zero_point);
   return LB_OK;
 }
 
 lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry *geometry,
                              const void *weights, lb_operator **out) {
   const lb_gemm_kernel_info *kernel = lb_gemm_select(desc->a, desc->w, desc->strategy);
-  const int rows_are_input = geometry->kernel_h == 1 && geometry->kernel_w == 1 &&
+  const int float_input = desc->input == LB_INPUT_FLOAT;
+  const int rows_are_input = !float_input && geometry->kernel_h == 1 && geometry->kernel_w == 1 &&
                              geometry->stride_h == 1 && geometry->stride_w == 1 &&
                              !geometry->padded;
-  if (kernel == NULL || (!rows_are_input && kernel->pack_a_indirect == NULL)) {
+  if (kernel == NULL || (float_input && kernel->pack_a_quantize == NULL) ||
+      (!float_input && !rows_are_input && kernel->pack_a_indirect == NULL)) {
     return LB_NO_KERNEL;
   }
   lb_operator *op = calloc(1, sizeof *op);
@@ -164,7 +167,20 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
   op->kernel = kernel;
   op->sums64 = lb_gemm_output_type(desc->a, desc->w, geometry->k) == LB_OUT_INT64;
   op->threads = lb_gemm_threads(desc->threads, geometry->rows, geometry->out_c, geometry->k);
-  op->pack_a_unit = rows_are_input ? lb_pack_a_unit_rows : lb_pack_a_unit_indirect;
+  op->pack_a_unit = float_input      ? lb_pack_a_unit_quantize
+                    : rows_are_input ? lb_pack_a_unit_rows
+                                     : lb_pack_a_unit_indirect;
+  op->input_bytes = float_input ? sizeof(float) : desc->a.bits <= 8 ? 1 : 2;
+  if (float_input) {
+    const int bipolar = desc->a.encoding == LB_BIPOLAR;
+    const int32_t top = (int32_t)1 << (desc->a.bits - (desc->a.encoding == LB_SIGNED));
+    op->quantize = (lb_quantize_args){
+        .scale = desc->a_scale,
+        .zero_point = desc->a_zero_point,
+        .min_value = bipolar ? -1 : desc->a.encoding == LB_SIGNED ? -top : 0,
+        .max_value = bipolar ? 1 : top - 1,
+        .bipolar = bipolar};
+  }
   lb_status status = lb_output_stage_init(&op->output, desc->output, &desc->requantize,
                                           &desc->float_out, geometry->out_c);
   lb_gemm_plan plan;
@@ -177,7 +193,7 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
     status = LB_OUT_OF_MEMORY;
   }
   if (status == LB_OK) {
-    status = lb_allocate_weights(op, &plan);
+    status = lb_allocate_weights(op, &plan, desc->a_zero_point);
   }
   if (status != LB_OK) {
     lb_operator_destroy(op);

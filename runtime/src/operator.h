@@ -56,6 +56,8 @@ struct lb_conv2d {
   int sums64;       /* the exact sums are int64_t, else int32_t */
   unsigned threads; /* of a run */
   lb_pack_a_unit_fn pack_a_unit;
+  size_t input_bytes;          /* of one input element: a's source element, or a float */
+  lb_quantize_args quantize;   /* LB_INPUT_FLOAT */
   size_t unit_rows;    /* rows per unit, a multiple of MR */
   size_t unit_columns; /* columns per unit, a multiple of NR: the group's N unless rows alone
                           give too few units (dense layers of batch 1) */
@@ -64,8 +66,9 @@ struct lb_conv2d {
   size_t w_panels, w_panel_bytes, w_group_bytes;
   unsigned char *w_packed;
   int64_t *w_code_sums;
-  /* The run of group_in_c source elements that padding taps point at: value 0, or +1 for
-   * bipolar activations, whose border outputs tap_sums[tap * out_c + oc] corrects (padding.c). */
+  /* The run of group_in_c input elements that padding taps point at: the zero point (float
+   * input: 0.0, which quantizes to it), or +1 for bipolar activations, whose border outputs
+   * tap_sums[tap * out_c + oc] corrects (padding.c). */
   unsigned char *pad_run;
   int64_t *tap_sums;
   lb_output_stage output;
@@ -83,7 +86,8 @@ lb_status lb_operator_run(const lb_operator *op, const void *input, void *output
 void lb_operator_destroy(lb_operator *op);
 
 /* The indirection buffer of a unit: pointers[r * taps + t] is the run of group_in_c input
- * elements that row first_row + r reads at tap t, or op->pad_run in the padding. */
+ * elements (of op->input_bytes each) that row first_row + r reads at tap t, or op->pad_run in the
+ * padding. */
 void lb_indirection_build(const lb_operator *op, const lb_run_unit *unit, const void **pointers);
 
 /* The A pack steps (pack_a.c): through an indirection buffer in the scratch, or, when the input is
@@ -92,11 +96,15 @@ void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_
                              void *scratch);
 void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                          void *scratch);
+/* Float input: through an indirection buffer of float runs, quantized by the kernel's
+ * pack_a_quantize as it packs (every shape, 1x1 included: the quantizing pack reads the runs). */
+void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
+                             void *scratch);
 
-/* Padding (padding.c): fills op->pad_run; computes op->tap_sums from the weights; subtracts the
+/* Padding (padding.c): fills op->pad_run with the zero point; computes op->tap_sums from the weights; subtracts the
  * padded taps' weight sums from the exact sums c (the unit's rows and columns, row stride ldc) of
  * a unit's border rows. */
-void lb_padding_fill_run(lb_operator *op);
+void lb_padding_fill_run(lb_operator *op, int32_t zero_point);
 void lb_padding_tap_sums(lb_operator *op, const void *weights);
 void lb_padding_correct_bipolar(const lb_operator *op, const lb_run_unit *unit, void *c,
                                 size_t ldc);

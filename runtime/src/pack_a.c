@@ -34,3 +34,18 @@ void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm
     lb_pack_item(plan, panel);
   }
 }
+
+void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
+                             void *scratch) {
+  const void **pointers = scratch;
+  lb_indirection_build(op, unit, pointers);
+  const size_t taps = op->geometry.taps;
+  for (size_t panel = 0; panel < plan->a.panels; panel++) {
+    const size_t first = panel * plan->a.panel_rows;
+    op->kernel->pack_a_quantize(
+        lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
+        (const float *const *)(pointers + first * taps),
+        plan->a.packed + panel * plan->a.panel_bytes,
+        plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL, &plan->a.args, &op->quantize);
+  }
+}

@@ -1,5 +1,7 @@
 /* Padding as a real zero (docs/design.md, section 12). Unsigned and signed activations pad with
- * the value 0, which every code format holds (its code sums correct offsets as for any value).
+ * their zero point (0 unless the descriptor says otherwise; float input pads with 0.0, which
+ * quantizes to it), a value every code format holds (its code sums correct offsets as for any
+ * value).
  * Bipolar activations have no 0: they pad with +1, which adds each padded tap's weights once, and
  * the border outputs subtract them again: for output pixel p, channel oc,
  *   sum_zero_padded = sum_plus_one_padded - sum over p's padded taps t of tap_sums[t][oc],
@@ -8,12 +10,22 @@
 
 #include "operator.h"
 
-void lb_padding_fill_run(lb_operator *op) {
+void lb_padding_fill_run(lb_operator *op, int32_t zero_point) {
   const size_t elements = op->geometry.group_in_c;
-  if (op->a.encoding == LB_BIPOLAR) {
+  if (op->input_bytes == sizeof(float)) {
+    const float zero = 0.0f; /* quantizes to the zero point, or to +1 for bipolar operands */
+    for (size_t i = 0; i < elements; i++) {
+      memcpy(op->pad_run + i * sizeof zero, &zero, sizeof zero);
+    }
+  } else if (op->a.encoding == LB_BIPOLAR) {
     memset(op->pad_run, 1, elements); /* +1 in the 1-byte elements of 1-bit operands */
+  } else if (op->input_bytes == 1) {
+    memset(op->pad_run, (unsigned char)zero_point, elements);
   } else {
-    memset(op->pad_run, 0, elements * (op->a.bits <= 8 ? 1 : 2));
+    const uint16_t bits = (uint16_t)zero_point;
+    for (size_t i = 0; i < elements; i++) {
+      memcpy(op->pad_run + i * sizeof bits, &bits, sizeof bits);
+    }
   }
 }
 

@@ -64,6 +64,17 @@ typedef struct lb_float_output {
   const float *bias;  /* [out_c] or NULL */
 } lb_float_output;
 
+/* What an operator reads. */
+typedef enum lb_input_kind {
+  /* Source elements of the operand `a`, as lb_gemm takes them. */
+  LB_INPUT_CODES = 0,
+  /* float, quantized to `a` as the activations are packed, in one pass (no code copy of the
+   * input is made): v = clamp(round(x / a_scale) + a_zero_point, min, max) over a's values,
+   * round to nearest with ties to even, NaN read as 0.0; bipolar: +1 for x >= 0 and NaN, else -1
+   * (lb_quantize_args of lowbit/ukernel.h). */
+  LB_INPUT_FLOAT = 1
+} lb_input_kind;
+
 typedef struct lb_conv2d_desc {
   size_t batch, in_h, in_w, in_c, out_c;
   unsigned kernel_h, kernel_w;
@@ -77,6 +88,11 @@ typedef struct lb_conv2d_desc {
   lb_output_kind output;
   lb_requantize requantize;  /* LB_OUTPUT_CODES */
   lb_float_output float_out; /* LB_OUTPUT_FLOAT */
+  lb_input_kind input;
+  float a_scale; /* LB_INPUT_FLOAT: the real step of a's values, > 0 and finite */
+  /* The value of a that stands for a real zero: what a padded tap holds (0 for bipolar operands,
+   * whose padding the operator corrects). Within a's range. */
+  int32_t a_zero_point;
 } lb_conv2d_desc;
 
 /* Padding helpers. VALID: none. SAME: a total of (kernel - 1) * dilation per dimension, the
@@ -118,6 +134,9 @@ typedef struct lb_dense_desc {
   lb_output_kind output;
   lb_requantize requantize;
   lb_float_output float_out;
+  lb_input_kind input;
+  float a_scale;
+  int32_t a_zero_point; /* as in lb_conv2d_desc (a dense layer has no padding) */
 } lb_dense_desc;
 
 typedef struct lb_dense lb_dense;
