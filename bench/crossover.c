@@ -116,14 +116,14 @@ static void add_pairing(configs *all, const lbc_result *result, const lbc_row *b
   strcpy(name + config_length, "/direct");
   const lbc_row *direct = find_row(result, name);
   if (direct == NULL) {
-    fail(EXIT_BAD_INPUT, "%s:%d: %s has no %s row in the same run", result->path,
-         bitserial->line, bitserial->name, name);
+    fail(EXIT_BAD_INPUT, "%s:%d: %s has no %s row in the same run", result->path, bitserial->line,
+         bitserial->name, name);
   }
   name[config_length] = '\0';
   const char *isa = kernel_isa(bitserial->kernel);
   if (!starts_with(bitserial->kernel, "lb_gemm_bitserial") || isa == NULL) {
-    fail(EXIT_BAD_INPUT, "%s:%d: %s ran %s, not a bit-serial kernel", result->path,
-         bitserial->line, bitserial->name, bitserial->kernel);
+    fail(EXIT_BAD_INPUT, "%s:%d: %s ran %s, not a bit-serial kernel", result->path, bitserial->line,
+         bitserial->name, bitserial->kernel);
   }
   if (!starts_with(direct->kernel, "lb_gemm_direct")) {
     fail(EXIT_BAD_INPUT, "%s:%d: %s ran %s, not a direct kernel", result->path, direct->line,
@@ -133,9 +133,10 @@ static void add_pairing(configs *all, const lbc_result *result, const lbc_row *b
     const lbc_row *const both[] = {bitserial, direct};
     for (size_t i = 0; i < 2; i++) {
       if (both[i]->cpu_share < min_cpu_share) {
-        fail(EXIT_BUSY, "%s:%d: %s had %.0f%% of a CPU (cpu_time / real_time): the machine was "
-             "busy, measure again", result->path, both[i]->line, both[i]->name,
-             100 * both[i]->cpu_share);
+        fail(EXIT_BUSY,
+             "%s:%d: %s had %.0f%% of a CPU (cpu_time / real_time): the machine was "
+             "busy, measure again",
+             result->path, both[i]->line, both[i]->name, 100 * both[i]->cpu_share);
       }
     }
   }
@@ -147,8 +148,11 @@ static void add_pairing(configs *all, const lbc_result *result, const lbc_row *b
   if (c == NULL) {
     all->items = must_alloc(realloc(all->items, (all->count + 1) * sizeof *all->items));
     c = &all->items[all->count++];
-    *c = (config){.isa = isa, .name = name, .pairs = bitserial->pairs,
-                  .bitserial_kernel = bitserial->kernel, .direct_kernel = direct->kernel,
+    *c = (config){.isa = isa,
+                  .name = name,
+                  .pairs = bitserial->pairs,
+                  .bitserial_kernel = bitserial->kernel,
+                  .direct_kernel = direct->kernel,
                   .first_path = result->path};
   } else {
     free(name);
@@ -296,8 +300,10 @@ static options parse_options(int argc, char **argv) {
     fail(EXIT_BAD_INPUT, "bad --target '%s'", o.target);
   }
   if (o.cpu != NULL && (!is_token(o.cpu) || strcmp(o.cpu, "default") == 0)) {
-    fail(EXIT_BAD_INPUT, "bad --cpu '%s' (a CPU name such as znver3; for the default row, "
-                         "--default)", o.cpu);
+    fail(EXIT_BAD_INPUT,
+         "bad --cpu '%s' (a CPU name such as znver3; for the default row, "
+         "--default)",
+         o.cpu);
   }
   if (o.result_count == 0) {
     fail(EXIT_BAD_INPUT, "no result files (--help)");
@@ -321,7 +327,8 @@ static void check_same_run(const lbc_result *first, const lbc_result *result) {
 static void write_crossover(FILE *out, const options *o, int argc, char **argv,
                             const lbc_result *first, const char *cpu, const configs *all) {
   fputs("# LB_AUTO crossover: bit-serial while abits x wbits (plane pairs) <= pairs, direct "
-        "beyond.\n# written by ", out);
+        "beyond.\n# written by ",
+        out);
   write_command(out, argc, argv);
   fprintf(out, "\n# target %s, CPU %s, shape %s (MxNxK), %s thread(s)\n", o->target, first->cpu,
           first->shape, first->threads);
@@ -332,8 +339,10 @@ static void write_crossover(FILE *out, const options *o, int argc, char **argv,
     for (; end < all->count && strcmp(all->items[end].isa, isa) == 0; end++) {
       runs = all->items[end].runs > runs ? all->items[end].runs : runs;
     }
-    fprintf(out, "# %s, %zu run(s); config, pairs, bit-serial kernel, direct kernel, "
-                 "bit-serial/direct: median ratio (min..max over runs)\n", isa, runs);
+    fprintf(out,
+            "# %s, %zu run(s); config, pairs, bit-serial kernel, direct kernel, "
+            "bit-serial/direct: median ratio (min..max over runs)\n",
+            isa, runs);
     for (size_t i = first_of_isa; i < end; i++) {
       const config *c = &all->items[i];
       fprintf(out, "#   %-5s %2u  %-42s %-34s %.2fx (%.2f..%.2f", c->name, c->pairs,
@@ -372,8 +381,7 @@ static void keep_unmeasured(FILE *out, const char *path, const options *o, const
   unsigned pairs;
   int header = 0;
   while (fgets(line, sizeof line, previous) != NULL) {
-    if (line[0] == '#' ||
-        sscanf(line, "cpu=%127s isa=%63s pairs=%u", line_cpu, isa, &pairs) != 3 ||
+    if (line[0] == '#' || sscanf(line, "cpu=%127s isa=%63s pairs=%u", line_cpu, isa, &pairs) != 3 ||
         measured(line_cpu, isa, o, cpu, all)) {
       continue;
     }

@@ -113,9 +113,8 @@ static int read_header(reader *r, char *line) {
   if (!split_fields(line, fields, &r->columns)) {
     return fail(r, "malformed CSV header");
   }
-  static const char *const names[] = {"name",          "real_time", "cpu_time",
-                                      "label",         "error_occurred",
-                                      "error_message", "OPS",       "pairs"};
+  static const char *const names[] = {"name",           "real_time",     "cpu_time", "label",
+                                      "error_occurred", "error_message", "OPS",      "pairs"};
   int *const cols[] = {&r->name_col,  &r->real_col,    &r->cpu_col, &r->label_col,
                        &r->error_col, &r->message_col, &r->ops_col, &r->pairs_col};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -27,8 +27,8 @@ static const layer_shape shapes[] = {
     {1, 6, 6, 4, 4, 3, 3, 1, 1, 1, 4},
 };
 
-static const lb_operand operands[] = {{1, LB_BIPOLAR}, {2, LB_UNSIGNED}, {3, LB_SIGNED},
-                                      {8, LB_UNSIGNED}, {8, LB_SIGNED}, {16, LB_SIGNED}};
+static const lb_operand operands[] = {{1, LB_BIPOLAR},  {2, LB_UNSIGNED}, {3, LB_SIGNED},
+                                      {8, LB_UNSIGNED}, {8, LB_SIGNED},   {16, LB_SIGNED}};
 
 static lb_conv2d_desc desc_of(const layer_shape *s, lb_operand a, lb_operand w) {
   lb_conv2d_desc d;

@@ -174,12 +174,13 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
   if (float_input) {
     const int bipolar = desc->a.encoding == LB_BIPOLAR;
     const int32_t top = (int32_t)1 << (desc->a.bits - (desc->a.encoding == LB_SIGNED));
-    op->quantize = (lb_quantize_args){
-        .scale = desc->a_scale,
-        .zero_point = desc->a_zero_point,
-        .min_value = bipolar ? -1 : desc->a.encoding == LB_SIGNED ? -top : 0,
-        .max_value = bipolar ? 1 : top - 1,
-        .bipolar = bipolar};
+    op->quantize = (lb_quantize_args){.scale = desc->a_scale,
+                                      .zero_point = desc->a_zero_point,
+                                      .min_value = bipolar                         ? -1
+                                                   : desc->a.encoding == LB_SIGNED ? -top
+                                                                                   : 0,
+                                      .max_value = bipolar ? 1 : top - 1,
+                                      .bipolar = bipolar};
   }
   lb_status status = lb_output_stage_init(&op->output, desc->output, &desc->requantize,
                                           &desc->float_out, geometry->out_c);

@@ -56,11 +56,11 @@ struct lb_conv2d {
   int sums64;       /* the exact sums are int64_t, else int32_t */
   unsigned threads; /* of a run */
   lb_pack_a_unit_fn pack_a_unit;
-  size_t input_bytes;          /* of one input element: a's source element, or a float */
-  lb_quantize_args quantize;   /* LB_INPUT_FLOAT */
-  size_t unit_rows;    /* rows per unit, a multiple of MR */
-  size_t unit_columns; /* columns per unit, a multiple of NR: the group's N unless rows alone
-                          give too few units (dense layers of batch 1) */
+  size_t input_bytes;        /* of one input element: a's source element, or a float */
+  lb_quantize_args quantize; /* LB_INPUT_FLOAT */
+  size_t unit_rows;          /* rows per unit, a multiple of MR */
+  size_t unit_columns;       /* columns per unit, a multiple of NR: the group's N unless rows alone
+                                give too few units (dense layers of batch 1) */
   /* W of group g: w_panels panels of w_panel_bytes from w_packed + g * w_group_bytes, their rows'
    * code sums (NULL when the corrections need none) from w_code_sums + g * w_panels * NR. */
   size_t w_panels, w_panel_bytes, w_group_bytes;
@@ -101,9 +101,9 @@ void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm
 void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                              void *scratch);
 
-/* Padding (padding.c): fills op->pad_run with the zero point; computes op->tap_sums from the weights; subtracts the
- * padded taps' weight sums from the exact sums c (the unit's rows and columns, row stride ldc) of
- * a unit's border rows. */
+/* Padding (padding.c): fills op->pad_run with the zero point; computes op->tap_sums from the
+ * weights; subtracts the padded taps' weight sums from the exact sums c (the unit's rows and
+ * columns, row stride ldc) of a unit's border rows. */
 void lb_padding_fill_run(lb_operator *op, int32_t zero_point);
 void lb_padding_tap_sums(lb_operator *op, const void *weights);
 void lb_padding_correct_bipolar(const lb_operator *op, const lb_run_unit *unit, void *c,

@@ -42,10 +42,10 @@ void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_
   const size_t taps = op->geometry.taps;
   for (size_t panel = 0; panel < plan->a.panels; panel++) {
     const size_t first = panel * plan->a.panel_rows;
-    op->kernel->pack_a_quantize(
-        lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
-        (const float *const *)(pointers + first * taps),
-        plan->a.packed + panel * plan->a.panel_bytes,
-        plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL, &plan->a.args, &op->quantize);
+    op->kernel->pack_a_quantize(lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
+                                (const float *const *)(pointers + first * taps),
+                                plan->a.packed + panel * plan->a.panel_bytes,
+                                plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL,
+                                &plan->a.args, &op->quantize);
   }
 }

@@ -21,8 +21,7 @@ float lb_test_random_float(float scale, int32_t zero_point, lb_operand op, uint6
   switch ((r >> 32) % 4) {
   case 0: return (steps + 0.5f) * scale;
   case 1: return steps * scale;
-  case 2:
-    return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * scale;
+  case 2: return (r >> 40) % 64 == 0 ? NAN : (steps + (float)((r >> 20) % 1000) / 1000.0f) * scale;
   default: return (steps - 0.5f) * scale;
   }
 }
