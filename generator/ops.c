@@ -145,6 +145,27 @@ static const lb_gen_derived gather_derives[] = {
     {NULL, NULL},
 };
 
+static const lb_gen_key quantize_fixed_keys[] = {
+    {.name = "source",
+     .parse = lb_gen_parse_choice,
+     .variable = "SOURCE",
+     .choices = "f32 i32 i64",
+     .help = "element read: f32 (float) or an i32 or i64 accumulator with s fraction bits"},
+    {.name = "code",
+     .parse = lb_gen_parse_choice,
+     .variable = "CODE",
+     .choices = "s8 s16",
+     .help = "element written: s8 (wl up to 8) or s16 (wl up to 16)"},
+    {.name = NULL},
+};
+
+static const char *const quantize_fixed_defaults[] = {
+    "SOURCE_ENUM = SOURCE == \"f32\" ? \"LB_FIXED_SOURCE_F32\""
+    " : SOURCE == \"i32\" ? \"LB_FIXED_SOURCE_I32\" : \"LB_FIXED_SOURCE_I64\"",
+    "SOURCE_TYPE = SOURCE == \"f32\" ? \"float\" : SOURCE == \"i32\" ? \"int32_t\" : \"int64_t\"",
+    NULL,
+};
+
 static const lb_gen_op ops[] = {
     {
         .name = "gemm",
@@ -205,6 +226,20 @@ static const lb_gen_op ops[] = {
         .code_variables = pack_codes,
         .name_format = "lb_pack_quantize_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
         .derives = gather_derives,
+    },
+    {
+        .name = "quantize-fixed",
+        .summary = "quantizes floats or wide accumulators to fixed point, nearest or stochastic",
+        .keys = quantize_fixed_keys,
+        .defaults = quantize_fixed_defaults,
+        .source_template = "common/quantize-fixed.c.in",
+        .header_template = "common/quantize-fixed.h.in",
+        .code_variables = pack_codes,
+        .name_format = "lb_quantize_fixed_${SOURCE}_${CODE}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_quantize_fixed",
+        .registry_type = "lb_quantize_fixed_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .source = ${SOURCE_ENUM}, "
+                        ".code = ${CODE_ENUM}, .fn = ${NAME}},",
     },
 };
 

@@ -81,6 +81,40 @@ typedef void (*lb_pack_quantize_fn)(size_t rows, size_t segments, size_t segment
                                     const float *const *pointers, void *panel, int64_t *code_sums,
                                     const lb_pack_args *args, const lb_quantize_args *quantize);
 
+/* How a quantizer rounds (docs/design.md, section 14). */
+typedef enum lb_rounding { LB_ROUND_NEAREST = 0, LB_ROUND_STOCHASTIC = 1 } lb_rounding;
+
+/* The element type a fixed-point quantizer reads. */
+enum lb_fixed_source {
+  LB_FIXED_SOURCE_F32 = 0, /* float x: q = clamp(floor(x * 2^fl + u)) */
+  LB_FIXED_SOURCE_I32 = 1, /* int32_t accumulator with s extra fraction bits */
+  LB_FIXED_SOURCE_I64 = 2  /* int64_t accumulator with s extra fraction bits */
+};
+
+/* Per-call arguments of a fixed-point quantizer (docs/design.md, section 14). */
+typedef struct lb_quantize_fixed_args {
+  unsigned wl;          /* word length 2..16, at most the bits of the kernel's code */
+  int shift;            /* float source: fl in -32..32; integer source: s in 0..62 */
+  lb_rounding rounding; /* stochastic: bits from (seed, stream, element index) */
+  uint64_t seed, stream;
+} lb_quantize_fixed_args;
+
+/* Quantizes source[0, count) (float, int32_t or int64_t as the kernel's source says) into
+ * destination[0, count) (int8_t or int16_t as its code says). first_index is the position of
+ * source[0] in the whole tensor: stochastic rounding draws element i's bits at first_index + i,
+ * so any split of a tensor into calls gives the same codes. */
+typedef void (*lb_quantize_fixed_fn)(size_t count, const void *source, uint64_t first_index,
+                                     void *destination, const lb_quantize_fixed_args *args);
+
+/* One entry of a target's fixed-point quantizer registry (generated from kernels.spec). */
+typedef struct lb_quantize_fixed_kernel_info {
+  const char *name;
+  const char *isa; /* "generic", "avx2", "neon" */
+  int source;      /* enum lb_fixed_source */
+  int code;        /* enum lb_code_format: LB_CODE_S8 or LB_CODE_S16 */
+  lb_quantize_fixed_fn fn;
+} lb_quantize_fixed_kernel_info;
+
 /* One entry of a target's kernel registry (generated from kernels.spec). */
 typedef struct lb_gemm_kernel_info {
   const char *name;
