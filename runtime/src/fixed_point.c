@@ -1,0 +1,80 @@
+/* Fixed-point quantizers: argument checks and the choice of a registered kernel. */
+#include <string.h>
+
+#include "lowbit/fixed_point.h"
+#include "registry.h"
+
+enum { MIN_WL = 2, MAX_WL = 16, MAX_FL = 32, MAX_SHIFT = 62 };
+
+size_t lb_quantize_fixed_kernel_count(void) { return lb_registry_quantize_fixed_count; }
+
+const lb_quantize_fixed_kernel_info *lb_quantize_fixed_kernel_at(size_t index) {
+  return index < lb_registry_quantize_fixed_count ? &lb_registry_quantize_fixed[index] : NULL;
+}
+
+const lb_quantize_fixed_kernel_info *lb_quantize_fixed_select(int source, unsigned wl) {
+  if (wl < MIN_WL || wl > MAX_WL) {
+    return NULL;
+  }
+  /* The narrowest code that holds wl bits: the same codes, half the bytes. */
+  const int code = wl <= 8 ? LB_CODE_S8 : LB_CODE_S16;
+  const lb_quantize_fixed_kernel_info *generic = NULL;
+  for (size_t i = 0; i < lb_registry_quantize_fixed_count; i++) {
+    const lb_quantize_fixed_kernel_info *kernel = &lb_registry_quantize_fixed[i];
+    if (kernel->source != source || kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
+      continue;
+    }
+    if (strcmp(kernel->isa, "generic") != 0) {
+      return kernel;
+    }
+    if (generic == NULL) {
+      generic = kernel;
+    }
+  }
+  return generic;
+}
+
+static lb_status run(int source, unsigned wl, int shift, lb_rounding rounding, uint64_t seed,
+                     uint64_t stream, uint64_t first_index, size_t count, const void *in,
+                     void *out) {
+  if (in == NULL || out == NULL ||
+      (rounding != LB_ROUND_NEAREST && rounding != LB_ROUND_STOCHASTIC)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  const lb_quantize_fixed_kernel_info *kernel = lb_quantize_fixed_select(source, wl);
+  if (kernel == NULL) {
+    return wl < MIN_WL || wl > MAX_WL ? LB_INVALID_ARGUMENT : LB_NO_KERNEL;
+  }
+  const lb_quantize_fixed_args args = {
+      .wl = wl, .shift = shift, .rounding = rounding, .seed = seed, .stream = stream};
+  kernel->fn(count, in, first_index, out, &args);
+  return LB_OK;
+}
+
+lb_status lb_quantize_fixed_f32(const lb_fixed_format *fmt, lb_rounding rounding, uint64_t seed,
+                                uint64_t stream, uint64_t first_index, size_t count, const float *x,
+                                void *q) {
+  if (fmt == NULL || fmt->fl < -MAX_FL || fmt->fl > MAX_FL) {
+    return LB_INVALID_ARGUMENT;
+  }
+  return run(LB_FIXED_SOURCE_F32, fmt->wl, fmt->fl, rounding, seed, stream, first_index, count, x,
+             q);
+}
+
+lb_status lb_quantize_fixed_i32(unsigned wl, unsigned s, lb_rounding rounding, uint64_t seed,
+                                uint64_t stream, uint64_t first_index, size_t count,
+                                const int32_t *acc, void *q) {
+  if (s > MAX_SHIFT) {
+    return LB_INVALID_ARGUMENT;
+  }
+  return run(LB_FIXED_SOURCE_I32, wl, (int)s, rounding, seed, stream, first_index, count, acc, q);
+}
+
+lb_status lb_quantize_fixed_i64(unsigned wl, unsigned s, lb_rounding rounding, uint64_t seed,
+                                uint64_t stream, uint64_t first_index, size_t count,
+                                const int64_t *acc, void *q) {
+  if (s > MAX_SHIFT) {
+    return LB_INVALID_ARGUMENT;
+  }
+  return run(LB_FIXED_SOURCE_I64, wl, (int)s, rounding, seed, stream, first_index, count, acc, q);
+}
