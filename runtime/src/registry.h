@@ -8,5 +8,7 @@
 
 extern const lb_gemm_kernel_info lb_registry_gemm[];
 extern const size_t lb_registry_gemm_count;
+extern const lb_minifloat_kernel_info lb_registry_quantize_minifloat[];
+extern const size_t lb_registry_quantize_minifloat_count;
 
 #endif
