@@ -166,6 +166,22 @@ static const char *const quantize_fixed_defaults[] = {
     NULL,
 };
 
+static const lb_gen_key minifloat_keys[] = {
+    {.name = "output",
+     .parse = lb_gen_parse_choice,
+     .variable = "OUTPUT",
+     .choices = "float u8 u16",
+     .help = "float (the rounded float32 values) or codes: u8 (e + m + 1 <= 8) or u16"},
+    {.name = NULL},
+};
+
+static const char *const minifloat_defaults[] = {
+    "OUTPUT_ENUM = OUTPUT == \"float\" ? \"LB_MINIFLOAT_FLOAT\""
+    " : OUTPUT == \"u8\" ? \"LB_MINIFLOAT_U8\" : \"LB_MINIFLOAT_U16\"",
+    "OUTPUT_TYPE = OUTPUT == \"float\" ? \"uint32_t\" : OUTPUT == \"u8\" ? \"uint8_t\" : \"uint16_t\"",
+    NULL,
+};
+
 static const lb_gen_op ops[] = {
     {
         .name = "gemm",
@@ -240,6 +256,19 @@ static const lb_gen_op ops[] = {
         .registry_type = "lb_quantize_fixed_kernel_info",
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .source = ${SOURCE_ENUM}, "
                         ".code = ${CODE_ENUM}, .fn = ${NAME}},",
+    },
+    {
+        .name = "quantize-minifloat",
+        .summary = "rounds float32 to a minifloat (nearest even or stochastic): floats or codes",
+        .keys = minifloat_keys,
+        .defaults = minifloat_defaults,
+        .source_template = "common/quantize-minifloat.c.in",
+        .header_template = "common/quantize-minifloat.h.in",
+        .name_format = "lb_quantize_minifloat_${OUTPUT}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_quantize_minifloat",
+        .registry_type = "lb_minifloat_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .output = ${OUTPUT_ENUM}, "
+                        ".ukernel = ${NAME}},",
     },
 };
 

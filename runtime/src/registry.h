@@ -10,5 +10,7 @@ extern const lb_gemm_kernel_info lb_registry_gemm[];
 extern const size_t lb_registry_gemm_count;
 extern const lb_quantize_fixed_kernel_info lb_registry_quantize_fixed[];
 extern const size_t lb_registry_quantize_fixed_count;
+extern const lb_minifloat_kernel_info lb_registry_quantize_minifloat[];
+extern const size_t lb_registry_quantize_minifloat_count;
 
 #endif

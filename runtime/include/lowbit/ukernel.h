@@ -81,7 +81,7 @@ typedef void (*lb_pack_quantize_fn)(size_t rows, size_t segments, size_t segment
                                     const float *const *pointers, void *panel, int64_t *code_sums,
                                     const lb_pack_args *args, const lb_quantize_args *quantize);
 
-/* How a quantizer rounds (docs/design.md, section 14). */
+/* How a quantizer rounds (docs/design.md, sections 14 and 15). */
 typedef enum lb_rounding { LB_ROUND_NEAREST = 0, LB_ROUND_STOCHASTIC = 1 } lb_rounding;
 
 /* The element type a fixed-point quantizer reads. */
@@ -131,6 +131,35 @@ typedef struct lb_gemm_kernel_info {
   lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
   lb_pack_quantize_fn pack_a_quantize; /* A panels from float runs through pointers */
 } lb_gemm_kernel_info;
+
+
+/* What a minifloat kernel writes (docs/design.md, section 15). */
+enum lb_minifloat_output {
+  LB_MINIFLOAT_FLOAT = 0, /* the rounded values as float32 */
+  LB_MINIFLOAT_U8 = 1,    /* codes sign | exponent | mantissa in uint8_t (e + m + 1 <= 8) */
+  LB_MINIFLOAT_U16 = 2    /* the same codes in uint16_t */
+};
+
+/* A minifloat with exponent_bits e (2..8) and mantissa_bits m (0..10), bias 2^(e-1) - 1, and how
+ * to round to it; stochastic rounding draws lb_random_bits(seed, stream, element index). */
+typedef struct lb_minifloat_params {
+  unsigned exponent_bits, mantissa_bits;
+  lb_rounding rounding;
+  uint64_t seed, stream;
+} lb_minifloat_params;
+
+/* Rounds x[0, count), elements first_index .. first_index + count - 1 of their tensor, into
+ * y[0, count): floats or codes as the kernel's output says. */
+typedef void (*lb_quantize_minifloat_fn)(size_t count, const float *x, uint64_t first_index,
+                                         void *y, const lb_minifloat_params *params);
+
+/* One entry of a target's minifloat registry (generated from kernels.spec). */
+typedef struct lb_minifloat_kernel_info {
+  const char *name;
+  const char *isa;
+  int output; /* enum lb_minifloat_output */
+  lb_quantize_minifloat_fn ukernel;
+} lb_minifloat_kernel_info;
 
 #ifdef __cplusplus
 }
