@@ -178,7 +178,8 @@ static const lb_gen_key minifloat_keys[] = {
 static const char *const minifloat_defaults[] = {
     "OUTPUT_ENUM = OUTPUT == \"float\" ? \"LB_MINIFLOAT_FLOAT\""
     " : OUTPUT == \"u8\" ? \"LB_MINIFLOAT_U8\" : \"LB_MINIFLOAT_U16\"",
-    "OUTPUT_TYPE = OUTPUT == \"float\" ? \"uint32_t\" : OUTPUT == \"u8\" ? \"uint8_t\" : \"uint16_t\"",
+    "OUTPUT_TYPE = OUTPUT == \"float\" ? \"uint32_t\" : OUTPUT == \"u8\" ? \"uint8_t\" : "
+    "\"uint16_t\"",
     NULL,
 };
 

@@ -93,8 +93,8 @@ static const char *reference_name = "none";
 /* The float32 bits of a half, decoded here by arithmetic on doubles, not on bits. */
 static uint32_t half_to_float_bits(uint16_t h) {
   const int exponent = (h >> 10) & 31, mantissa = h & 1023;
-  const double magnitude = exponent == 0 ? ldexp(mantissa, -24)
-                                         : ldexp(1024 + mantissa, exponent - 25);
+  const double magnitude =
+      exponent == 0 ? ldexp(mantissa, -24) : ldexp(1024 + mantissa, exponent - 25);
   return bits_of((float)(h & 0x8000 ? -magnitude : magnitude));
 }
 
@@ -175,8 +175,9 @@ static int test_half(int exhaustive) {
     /* Each half, each midpoint to the next (the tie), and two floats on either side of both. */
     for (uint32_t h = 0; h < 0x7c00; h++) {
       const uint32_t at = half_to_float_bits((uint16_t)h);
-      const float mid = (float)(((double)float_of(at) + (double)float_of(half_to_float_bits(
-                                                            (uint16_t)(h + 1)))) / 2);
+      const float mid =
+          (float)(((double)float_of(at) + (double)float_of(half_to_float_bits((uint16_t)(h + 1)))) /
+                  2);
       const uint32_t m = bits_of(mid);
       for (int negative = 0; negative <= 1; negative++) {
         const uint32_t sign = negative ? 0x80000000u : 0;
@@ -212,33 +213,35 @@ typedef struct table_row {
   uint8_t code;
 } table_row;
 
-#define E4M3 {4, 3}
-#define E5M2 {5, 2}
+#define E4M3                                                                                       \
+  { 4, 3 }
+#define E5M2                                                                                       \
+  { 5, 2 }
 /* E4M3: bias 7, smallest normal 2^-6, subnormal step 2^-9, largest 1.875 * 2^7 = 240.
  * E5M2: bias 15, smallest normal 2^-14, subnormal step 2^-16, largest 1.75 * 2^15 = 57344. */
 static const table_row table[] = {
     {E4M3, 1.0f, 1.0f, 0x38},
     {E4M3, -1.0f, -1.0f, 0xb8},
-    {E4M3, 1.0625f, 1.0f, 0x38},      /* tie between 1 (mantissa 000) and 1.125: even */
-    {E4M3, 1.1875f, 1.25f, 0x3a},     /* tie between 1.125 (001) and 1.25 (010): even */
-    {E4M3, 1.07f, 1.125f, 0x39},      /* just past the tie */
-    {E4M3, 3.3f, 3.25f, 0x45},        /* 1.65 * 2: 1.625 is nearest */
-    {E4M3, 100.0f, 96.0f, 0x6c},      /* 1.5625 * 64: tie between 1.5 and 1.625 */
-    {E4M3, 240.0f, 240.0f, 0x77},     /* the largest finite */
-    {E4M3, 248.0f, 240.0f, 0x77},     /* half a step beyond: saturates */
+    {E4M3, 1.0625f, 1.0f, 0x38},  /* tie between 1 (mantissa 000) and 1.125: even */
+    {E4M3, 1.1875f, 1.25f, 0x3a}, /* tie between 1.125 (001) and 1.25 (010): even */
+    {E4M3, 1.07f, 1.125f, 0x39},  /* just past the tie */
+    {E4M3, 3.3f, 3.25f, 0x45},    /* 1.65 * 2: 1.625 is nearest */
+    {E4M3, 100.0f, 96.0f, 0x6c},  /* 1.5625 * 64: tie between 1.5 and 1.625 */
+    {E4M3, 240.0f, 240.0f, 0x77}, /* the largest finite */
+    {E4M3, 248.0f, 240.0f, 0x77}, /* half a step beyond: saturates */
     {E4M3, 1e6f, 240.0f, 0x77},
     {E4M3, INFINITY, 240.0f, 0x77},
     {E4M3, -INFINITY, -240.0f, 0xf7},
     {E4M3, NAN, NAN, 0x7f},
-    {E4M3, 0.015625f, 0.015625f, 0x08},         /* 2^-6, the smallest normal */
-    {E4M3, 0.001953125f, 0.001953125f, 0x01},   /* 2^-9, the smallest subnormal */
-    {E4M3, 0.005859375f, 0.005859375f, 0x03},   /* 3 * 2^-9 */
+    {E4M3, 0.015625f, 0.015625f, 0x08},       /* 2^-6, the smallest normal */
+    {E4M3, 0.001953125f, 0.001953125f, 0x01}, /* 2^-9, the smallest subnormal */
+    {E4M3, 0.005859375f, 0.005859375f, 0x03}, /* 3 * 2^-9 */
     {E4M3, -0.005859375f, -0.005859375f, 0x83},
-    {E4M3, 0.0009765625f, 0.0f, 0x00},          /* 2^-10: tie between 0 and 2^-9 */
-    {E4M3, 0.0029296875f, 0.00390625f, 0x02},   /* 1.5 * 2^-9: tie, to 2 * 2^-9 */
-    {E4M3, 0.0048828125f, 0.00390625f, 0x02},   /* 2.5 * 2^-9: tie, to 2 * 2^-9 */
-    {E4M3, 0.0146484375f, 0.015625f, 0x08},     /* 7.5 * 2^-9: tie, up to the smallest normal */
-    {E4M3, 0.014453125f, 0.013671875f, 0x07},   /* 7.4 * 2^-9 */
+    {E4M3, 0.0009765625f, 0.0f, 0x00},        /* 2^-10: tie between 0 and 2^-9 */
+    {E4M3, 0.0029296875f, 0.00390625f, 0x02}, /* 1.5 * 2^-9: tie, to 2 * 2^-9 */
+    {E4M3, 0.0048828125f, 0.00390625f, 0x02}, /* 2.5 * 2^-9: tie, to 2 * 2^-9 */
+    {E4M3, 0.0146484375f, 0.015625f, 0x08},   /* 7.5 * 2^-9: tie, up to the smallest normal */
+    {E4M3, 0.014453125f, 0.013671875f, 0x07}, /* 7.4 * 2^-9 */
     {E4M3, -1e-10f, -0.0f, 0x80},
     {E4M3, 0.0f, 0.0f, 0x00},
     {E4M3, -0.0f, -0.0f, 0x80},
@@ -252,18 +255,19 @@ static const table_row table[] = {
     {E5M2, 1e10f, 57344.0f, 0x7b},
     {E5M2, -INFINITY, -57344.0f, 0xfb},
     {E5M2, -NAN, -NAN, 0xff},
-    {E5M2, 6.103515625e-05f, 6.103515625e-05f, 0x04},   /* 2^-14 */
+    {E5M2, 6.103515625e-05f, 6.103515625e-05f, 0x04},     /* 2^-14 */
     {E5M2, 1.52587890625e-05f, 1.52587890625e-05f, 0x01}, /* 2^-16 */
     {E5M2, -1.52587890625e-05f, -1.52587890625e-05f, 0x81},
-    {E5M2, 4.57763671875e-05f, 4.57763671875e-05f, 0x03},  /* 3 * 2^-16 */
+    {E5M2, 4.57763671875e-05f, 4.57763671875e-05f, 0x03}, /* 3 * 2^-16 */
     {E5M2, 7.62939453125e-06f, 0.0f, 0x00},               /* 2^-17: tie between 0 and 2^-16 */
     {E5M2, 2.288818359375e-05f, 3.0517578125e-05f, 0x02}, /* 1.5 * 2^-16: tie, to 2 */
     {E5M2, 5.340576171875e-05f, 6.103515625e-05f, 0x04},  /* 3.5 * 2^-16: tie, to 4 = 2^-14 */
 };
 
 static int same_value(float got, float want) {
-  return isnan(want) ? isnan(got) && signbit(got) == signbit(want) && bits_of(got) << 1 == 0xff800000u
-                     : bits_of(got) == bits_of(want);
+  return isnan(want)
+             ? isnan(got) && signbit(got) == signbit(want) && bits_of(got) << 1 == 0xff800000u
+             : bits_of(got) == bits_of(want);
 }
 
 static int test_table(void) {
@@ -363,7 +367,8 @@ static uint64_t next(uint64_t *state) {
 static void fill(float *x, size_t n, uint64_t *state) {
   for (size_t i = 0; i < n; i++) {
     const uint32_t r = (uint32_t)next(state);
-    x[i] = i % 2 ? float_of(r) : ldexpf((float)(int32_t)r / 2147483648.0f, (int)(next(state) % 60) - 40);
+    x[i] = i % 2 ? float_of(r)
+                 : ldexpf((float)(int32_t)r / 2147483648.0f, (int)(next(state) % 60) - 40);
   }
 }
 
@@ -385,8 +390,8 @@ static int test_determinism(void) {
         const uint64_t first = 1000003;
         formats++;
         /* Chunks of 1, 7, 100 and the rest, each at its element index. */
-        lb_status status = lb_quantize_minifloat(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH,
-                                                 x, whole);
+        lb_status status =
+            lb_quantize_minifloat(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH, x, whole);
         const size_t cuts[] = {0, 1, 8, 108, LENGTH};
         for (size_t c = 0; c + 1 < COUNT(cuts); c++) {
           status |= lb_quantize_minifloat(&f, (lb_rounding)r, 7, e * 16 + m, first + cuts[c],
@@ -394,12 +399,12 @@ static int test_determinism(void) {
         }
         const int coded = e + m + 1 <= 16;
         if (coded) {
-          status |= lb_quantize_minifloat_codes(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH,
-                                                x, codes);
+          status |= lb_quantize_minifloat_codes(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH, x,
+                                                codes);
           status |= lb_minifloat_decode(&f, LENGTH, codes, decoded);
         } else {
-          status |= lb_quantize_minifloat_codes(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH,
-                                                x, codes) == LB_INVALID_ARGUMENT
+          status |= lb_quantize_minifloat_codes(&f, (lb_rounding)r, 7, e * 16 + m, first, LENGTH, x,
+                                                codes) == LB_INVALID_ARGUMENT
                         ? LB_OK
                         : LB_INVALID_ARGUMENT;
           memcpy(decoded, whole, sizeof decoded);
@@ -461,7 +466,8 @@ static int test_invalid(void) {
   uint16_t code = 0;
   const lb_minifloat_format bad[] = {{1, 3}, {9, 3}, {5, 11}};
   for (size_t i = 0; i < COUNT(bad); i++) {
-    if (lb_quantize_minifloat(&bad[i], LB_ROUND_NEAREST, 0, 0, 0, 1, &x, &y) != LB_INVALID_ARGUMENT ||
+    if (lb_quantize_minifloat(&bad[i], LB_ROUND_NEAREST, 0, 0, 0, 1, &x, &y) !=
+            LB_INVALID_ARGUMENT ||
         lb_quantize_minifloat_codes(&bad[i], LB_ROUND_NEAREST, 0, 0, 0, 1, &x, &code) !=
             LB_INVALID_ARGUMENT ||
         lb_minifloat_decode(&bad[i], 1, &code, &y) != LB_INVALID_ARGUMENT ||
