@@ -175,7 +175,8 @@ static void part_kernels(uint64_t *rng) {
           fail("extreme", k->name, i, code_at(k, q, 0), want[i]);
         }
       }
-      const lb_quantize_fixed_args exact = {16, 62, LB_ROUND_STOCHASTIC, 3, 4};
+      /* The widest word length the kernel's code holds: its assert refuses a wider one. */
+      const lb_quantize_fixed_args exact = {code_bits(k), 62, LB_ROUND_STOCHASTIC, 3, 4};
       for (uint64_t i = 0; i < 64; i++) {
         /* 2^63 - 1 = 1 + (2^62 - 1) / 2^62: the carry is 0 only when r & (2^62 - 1) = 0. */
         k->fn(1, &extremes[0], i, q, &exact);
