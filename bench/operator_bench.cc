@@ -80,50 +80,52 @@ void set_counters(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The layer's data and its operator; op is NULL (and the state skipped) when it cannot be built.
+struct Layer {
+  Buffer input{nullptr, std::free}, weights{nullptr, std::free};
+  lb_conv2d* op = nullptr;
+  Layer(benchmark::State& state, const Config& cfg, unsigned threads) {
+    uint64_t rng = 11;
+    input.reset(lb_test_matrix(cfg.a, kSize * kSize, kChannels, kChannels, LB_FILL_RANDOM, &rng));
+    weights.reset(lb_test_matrix(cfg.w, kFilters, kTaps * kChannels, kTaps * kChannels,
+                                 LB_FILL_RANDOM, &rng));
+    const lb_conv2d_desc desc = c2_desc(cfg, threads);
+    if (!input || !weights || lb_conv2d_create(&desc, weights.get(), &op) != LB_OK) {
+      op = nullptr;
+      state.SkipWithError("cannot create the operator");
+      return;
+    }
+    state.SetLabel(lb_conv2d_kernel(op)->name);
+  }
+  ~Layer() { lb_conv2d_destroy(op); }
+};
+
 void run_operator(benchmark::State& state, Config cfg, unsigned threads) {
   set_counters(state);
-  uint64_t rng = 11;
-  Buffer input(lb_test_matrix(cfg.a, kSize * kSize, kChannels, kChannels, LB_FILL_RANDOM, &rng),
-               std::free);
-  Buffer weights(lb_test_matrix(cfg.w, kFilters, kTaps * kChannels, kTaps * kChannels,
-                                LB_FILL_RANDOM, &rng),
-                 std::free);
-  const lb_conv2d_desc desc = c2_desc(cfg, threads);
-  lb_conv2d* op = nullptr;
-  if (!input || !weights || lb_conv2d_create(&desc, weights.get(), &op) != LB_OK) {
-    state.SkipWithError("cannot create the operator");
+  const Layer layer(state, cfg, threads);
+  if (layer.op == nullptr) {
     return;
   }
-  state.SetLabel(lb_conv2d_kernel(op)->name);
   std::vector<int64_t> out(kSize * kSize * kFilters);
   for (auto _ : state) {
-    if (lb_conv2d_run(op, input.get(), out.data()) != LB_OK) {
+    if (lb_conv2d_run(layer.op, layer.input.get(), out.data()) != LB_OK) {
       state.SkipWithError("run failed");
       break;
     }
     benchmark::DoNotOptimize(out.data());
   }
-  lb_conv2d_destroy(op);
 }
 
 void run_gemm(benchmark::State& state, Config cfg, unsigned threads) {
   set_counters(state);
-  uint64_t rng = 11;
-  Buffer input(lb_test_matrix(cfg.a, kSize * kSize, kChannels, kChannels, LB_FILL_RANDOM, &rng),
-               std::free);
-  Buffer weights(lb_test_matrix(cfg.w, kFilters, kTaps * kChannels, kTaps * kChannels,
-                                LB_FILL_RANDOM, &rng),
-                 std::free);
-  // The operator's kernel, so that both rows run the same one.
-  const lb_conv2d_desc desc = c2_desc(cfg, threads);
-  lb_conv2d* op = nullptr;
-  if (!input || !weights || lb_conv2d_create(&desc, weights.get(), &op) != LB_OK) {
-    state.SkipWithError("cannot create the operator");
+  const Layer layer(state, cfg, threads);
+  if (layer.op == nullptr) {
     return;
   }
-  const lb_gemm_kernel_info* kernel = lb_conv2d_kernel(op);
-  lb_conv2d_destroy(op);
-  state.SetLabel(kernel->name);
+  // The operator's kernel, so that both rows run the same one.
+  const lb_gemm_kernel_info* kernel = lb_conv2d_kernel(layer.op);
+  const Buffer& input = layer.input;
+  const Buffer& weights = layer.weights;
   const Buffer a = im2col(input.get(), lb_test_elem_bytes(cfg.a));
   const size_t m = kSize * kSize, k = kTaps * kChannels;
   std::vector<int64_t> c(m * kFilters);

@@ -167,9 +167,7 @@ lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry 
   op->kernel = kernel;
   op->sums64 = lb_gemm_output_type(desc->a, desc->w, geometry->k) == LB_OUT_INT64;
   op->threads = lb_gemm_threads(desc->threads, geometry->rows, geometry->out_c, geometry->k);
-  op->pack_a_unit = float_input      ? lb_pack_a_unit_quantize
-                    : rows_are_input ? lb_pack_a_unit_rows
-                                     : lb_pack_a_unit_indirect;
+  op->pack_a_unit = rows_are_input ? lb_pack_a_unit_rows : lb_pack_a_unit_indirect;
   op->input_bytes = float_input ? sizeof(float) : desc->a.bits <= 8 ? 1 : 2;
   if (float_input) {
     const int bipolar = desc->a.encoding == LB_BIPOLAR;

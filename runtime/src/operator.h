@@ -90,16 +90,13 @@ void lb_operator_destroy(lb_operator *op);
  * padding. */
 void lb_indirection_build(const lb_operator *op, const lb_run_unit *unit, const void **pointers);
 
-/* The A pack steps (pack_a.c): through an indirection buffer in the scratch, or, when the input is
- * the A matrix itself (1x1 kernel, stride 1, no padding), from the input rows. */
+/* The A pack steps (pack_a.c): through an indirection buffer in the scratch (float input always,
+ * quantized as it is packed), or, when codes are the A matrix itself (1x1 kernel, stride 1, no
+ * padding), from the input rows. */
 void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                              void *scratch);
 void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                          void *scratch);
-/* Float input: through an indirection buffer of float runs, quantized by the kernel's
- * pack_a_quantize as it packs (every shape, 1x1 included: the quantizing pack reads the runs). */
-void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
-                             void *scratch);
 
 /* Padding (padding.c): fills op->pad_run with the zero point; computes op->tap_sums from the
  * weights; subtracts the padded taps' weight sums from the exact sums c (the unit's rows and

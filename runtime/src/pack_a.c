@@ -7,17 +7,27 @@ static size_t lb_panel_rows(const lb_gemm_plan *plan, size_t panel) {
   return plan->m - first < plan->a.panel_rows ? plan->m - first : plan->a.panel_rows;
 }
 
+/* Through the indirection buffer: codes with the kernel's pack_a_indirect, float input with its
+ * pack_a_quantize, which quantizes the runs as it packs them. */
 void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
                              void *scratch) {
   const void **pointers = scratch;
   lb_indirection_build(op, unit, pointers);
   const size_t taps = op->geometry.taps;
+  const int float_input = op->input_bytes == sizeof(float);
   for (size_t panel = 0; panel < plan->a.panels; panel++) {
     const size_t first = panel * plan->a.panel_rows;
-    op->kernel->pack_a_indirect(
-        lb_panel_rows(plan, panel), taps, op->geometry.group_in_c, pointers + first * taps,
-        plan->a.packed + panel * plan->a.panel_bytes,
-        plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL, &plan->a.args);
+    const size_t rows = lb_panel_rows(plan, panel);
+    unsigned char *packed = plan->a.packed + panel * plan->a.panel_bytes;
+    int64_t *code_sums = plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL;
+    if (float_input) {
+      op->kernel->pack_a_quantize(rows, taps, op->geometry.group_in_c,
+                                  (const float *const *)(pointers + first * taps), packed,
+                                  code_sums, &plan->a.args, &op->quantize);
+    } else {
+      op->kernel->pack_a_indirect(rows, taps, op->geometry.group_in_c, pointers + first * taps,
+                                  packed, code_sums, &plan->a.args);
+    }
   }
 }
 
@@ -32,20 +42,5 @@ void lb_pack_a_unit_rows(const lb_operator *op, const lb_run_unit *unit, lb_gemm
   plan->a.source_stride = g->in_c;
   for (size_t panel = 0; panel < plan->a.panels; panel++) {
     lb_pack_item(plan, panel);
-  }
-}
-
-void lb_pack_a_unit_quantize(const lb_operator *op, const lb_run_unit *unit, lb_gemm_plan *plan,
-                             void *scratch) {
-  const void **pointers = scratch;
-  lb_indirection_build(op, unit, pointers);
-  const size_t taps = op->geometry.taps;
-  for (size_t panel = 0; panel < plan->a.panels; panel++) {
-    const size_t first = panel * plan->a.panel_rows;
-    op->kernel->pack_a_quantize(lb_panel_rows(plan, panel), taps, op->geometry.group_in_c,
-                                (const float *const *)(pointers + first * taps),
-                                plan->a.packed + panel * plan->a.panel_bytes,
-                                plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL,
-                                &plan->a.args, &op->quantize);
   }
 }
