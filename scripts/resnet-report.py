@@ -241,9 +241,11 @@ def chart(rows, path):
     colors = tab20[0::2] + tab20[1::2]
     markers = "os^vD<>phX*P8d"
 
+    peers = {"float": "black", "onednn": "dimgray"}
+
     def style(config):
         i = CONFIGS.index(config) if config in CONFIGS else len(CONFIGS) + configs.index(config)
-        return colors[i % len(colors)], markers[i % len(markers)]
+        return peers.get(config, colors[i % len(colors)]), markers[i % len(markers)]
     ratios = []
     for ax, t in zip(axes[0], threads):
         x = list(range(len(layers)))
@@ -254,7 +256,7 @@ def chart(rows, path):
             ratios += [y for y in ys if y]
             color, marker = style(c)
             ax.plot(x, [y if y else float("nan") for y in ys], marker=marker, color=color, label=c,
-                    linestyle="--" if c in ("float", "onednn") else "-", linewidth=1.2,
+                    linestyle="--" if c in peers else "-", linewidth=1.2,
                     markersize=5)
         ax.axhline(1.0, color="black", linewidth=1.0)
         ax.set_xticks(x)
@@ -269,7 +271,7 @@ def chart(rows, path):
         ticks = [2.0 ** e for e in range(-6, 7) if lo / 2 <= 2.0 ** e <= hi * 2]
         ax0.yaxis.set_major_locator(FixedLocator(ticks))
         ax0.yaxis.set_minor_locator(NullLocator())
-        ax0.set_yticklabels([f"{v:g}x" for v in ticks])
+        ax0.set_yticklabels([f"{v:g}x" if v >= 1 else f"1/{round(1 / v)}x" for v in ticks])
     ax0.set_ylabel(f"speedup over the 16-bit baseline ({BASELINE})")
     handles, labels = ax0.get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", title="config")
