@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
   cmake ninja-build pkg-config clang llvm libclang-dev libbenchmark-dev libcpuinfo-dev
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+  # The ResNet-18 benchmark's peers (float sgemm, oneDNN int8) and its chart.
+  libopenblas-dev libdnnl-dev python3-matplotlib
 )
 
 missing=()

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The ResNet-18 table and chart: builds lowbit-bench-resnet (host preset), waits for a quiet
+# machine (/work/shared/tools/wait-quiet.sh where it exists), runs every row with repetitions into
+# one JSON file, and turns it into docs/resnet18.md and docs/resnet18.png (scripts/resnet-report.py;
+# each file is written whole or not at all).
+# Usage: scripts/resnet-bench.sh [lowbit-bench-resnet options, e.g. --io=float or --threads=1]
+# Environment: BUILD (default build/host), REPS (repetitions, default 5), MIN_TIME (seconds per
+# repetition, default 0.2), OUT (output folder, default docs), QUIET (the wait tool, default
+# /work/shared/tools/wait-quiet.sh; empty: no wait).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${BUILD:-build/host}
+reps=${REPS:-5}
+min_time=${MIN_TIME:-0.2}
+out=${OUT:-docs}
+case "$reps" in
+  '' | *[!0-9]* | 0) echo "resnet-bench.sh: bad REPS '$reps' (want 1 or more)" >&2; exit 2 ;;
+esac
+
+# Debian's python3-matplotlib is only in /usr/bin/python3, which another python3 on the PATH
+# (pyenv, a venv) may hide.
+python=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c "import matplotlib" 2>/dev/null; then
+    python=$candidate
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  echo "resnet-bench.sh: no python3 with matplotlib (bash scripts/install-deps.sh installs it)" >&2
+  exit 2
+fi
+
+if [ "$build" = build/host ]; then
+  cmake --preset host >/dev/null
+else
+  cmake -S . -B "$build" >/dev/null
+fi
+cmake --build "$build" --target lowbit-bench-resnet
+bench="$build/bench/lowbit-bench-resnet"
+
+quiet=${QUIET-/work/shared/tools/wait-quiet.sh}
+if [ -n "$quiet" ] && [ -x "$quiet" ] && ! "$quiet"; then
+  echo "resnet-bench.sh: the machine did not get quiet; nothing timed" >&2
+  exit 3
+fi
+json="$build/resnet18.json"
+tmp="$json.tmp"
+args=("$@" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time")
+echo "== $bench ${args[*]}"
+"$bench" "${args[@]}" --benchmark_out="$tmp" --benchmark_out_format=json
+mv "$tmp" "$json"
+
+mkdir -p "$out"
+"$python" scripts/resnet-report.py "$json" --md "$out/resnet18.md" --png "$out/resnet18.png" \
+  --command "bash scripts/resnet-bench.sh${*:+ $*}"
+echo "== $out/resnet18.md, $out/resnet18.png (from $json)"
