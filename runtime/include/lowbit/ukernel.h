@@ -132,6 +132,7 @@ typedef struct lb_gemm_kernel_info {
   lb_pack_quantize_fn pack_a_quantize; /* A panels from float runs through pointers */
 } lb_gemm_kernel_info;
 
+
 /* What a minifloat kernel writes (docs/design.md, section 15). */
 enum lb_minifloat_output {
   LB_MINIFLOAT_FLOAT = 0, /* the rounded values as float32 */
