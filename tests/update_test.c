@@ -523,6 +523,297 @@ static void part_overflow(uint64_t *rng) {
   buffers_free(saved);
 }
 
+static void expect(lb_status got, lb_status want, const char *what) {
+  if (got != want) {
+    fprintf(stderr, "FAIL %s: status %d, expected %d\n", what, (int)got, (int)want);
+    failures++;
+  }
+}
+
+/* One step: clean or not, and the expected outcome. */
+typedef struct scale_step {
+  int clean, apply, log2_scale, min_log2;
+} scale_step;
+
+static void run_steps(const lb_loss_scale_config *c, const scale_step *steps, size_t count,
+                      const char *what) {
+  lb_loss_scale s;
+  expect(lb_loss_scale_init(&s, c), LB_OK, what);
+  for (size_t i = 0; i < count; i++) {
+    int apply = -1;
+    expect(lb_loss_scale_update(&s, steps[i].clean, &apply), LB_OK, what);
+    if (apply != steps[i].apply || s.log2_scale != steps[i].log2_scale ||
+        s.min_log2 != steps[i].min_log2) {
+      fprintf(stderr, "FAIL %s step %zu: apply %d log2 %d floor %d, expected %d %d %d\n", what,
+              i + 1, apply, s.log2_scale, s.min_log2, steps[i].apply, steps[i].log2_scale,
+              steps[i].min_log2);
+      failures++;
+    }
+  }
+  if (lb_loss_scale_value(&s) != (float)ldexp(1.0, s.log2_scale)) {
+    fprintf(stderr, "FAIL %s: the value is not 2^%d\n", what, s.log2_scale);
+    failures++;
+  }
+  printf("lossscale %s: %zu steps, %llu skipped, scale 2^%d\n", what, count,
+         (unsigned long long)s.skipped, s.log2_scale);
+}
+
+static void part_lossscale(void) {
+  /* Dynamic: doubling after 3 clean steps, halving on a bad one, the floor 2^2 rising by 2x
+   * every 4 steps up to 2^5, the ceiling 2^9. */
+  const lb_loss_scale_config dynamic = {.mode = LB_LOSS_SCALE_DYNAMIC,
+                                        .log2_scale = 8,
+                                        .max_log2 = 9,
+                                        .growth_interval = 3,
+                                        .min_log2 = 2,
+                                        .floor_interval = 4,
+                                        .floor_step = 1,
+                                        .floor_cap_log2 = 5};
+  static const scale_step halving[] = {
+      {1, 1, 8, 2}, {1, 1, 8, 2}, {1, 1, 9, 2}, /* third clean step doubles */
+      {1, 1, 9, 3},                             /* step 4: the floor rises */
+      {1, 1, 9, 3}, {1, 1, 9, 3}, {1, 1, 9, 3}, /* doubling stops at the ceiling */
+      {0, 0, 8, 4},                             /* bad: skip and halve; the floor rises */
+      {0, 0, 7, 4}, {0, 0, 6, 4}, {0, 0, 5, 4}, {0, 0, 5, 5}, /* the floor lifts the scale */
+      {0, 0, 5, 5}, {0, 0, 5, 5}, {1, 1, 5, 5}, {0, 0, 5, 5}, /* halving stops at the floor */
+      {1, 1, 5, 5}, {1, 1, 5, 5}, {1, 1, 6, 5}, {1, 1, 6, 5}, /* the cap holds the floor */
+      {0, 0, 5, 5}, {1, 1, 5, 5}, {1, 1, 5, 5}, {0, 0, 5, 5},
+  };
+  run_steps(&dynamic, halving, COUNT(halving), "dynamic");
+  /* A floor that never rises: a bad step resets the count of clean ones. */
+  lb_loss_scale_config fixed_floor = dynamic;
+  fixed_floor.floor_interval = 0;
+  fixed_floor.floor_step = 0;
+  static const scale_step reset[] = {
+      {1, 1, 8, 2}, {1, 1, 8, 2}, {0, 0, 7, 2}, {1, 1, 7, 2}, {1, 1, 7, 2}, {1, 1, 8, 2},
+      {0, 0, 7, 2}, {0, 0, 6, 2}, {0, 0, 5, 2}, {0, 0, 4, 2}, {0, 0, 3, 2}, {0, 0, 2, 2},
+      {0, 0, 2, 2}, {1, 1, 2, 2}, {1, 1, 2, 2}, {1, 1, 3, 2},
+  };
+  run_steps(&fixed_floor, reset, COUNT(reset), "fixed-floor");
+  /* Static: the scale never moves; bad steps are skipped. */
+  const lb_loss_scale_config fixed = {.mode = LB_LOSS_SCALE_STATIC, .log2_scale = -3};
+  static const scale_step still[] = {{1, 1, -3, 0}, {0, 0, -3, 0}, {1, 1, -3, 0},
+                                     {1, 1, -3, 0}, {1, 1, -3, 0}, {0, 0, -3, 0}};
+  run_steps(&fixed, still, COUNT(still), "static");
+  /* Refusals. */
+  lb_loss_scale s;
+  int apply;
+  lb_loss_scale_config c = dynamic;
+  expect(lb_loss_scale_init(NULL, &c), LB_INVALID_ARGUMENT, "loss scale NULL state");
+  expect(lb_loss_scale_init(&s, NULL), LB_INVALID_ARGUMENT, "loss scale NULL config");
+  c.growth_interval = 0;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "growth interval 0");
+  c = dynamic;
+  c.min_log2 = 9;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "floor above the scale");
+  c = dynamic;
+  c.floor_cap_log2 = 10;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "cap above the ceiling");
+  c = dynamic;
+  c.floor_step = 0;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "floor step 0");
+  c = dynamic;
+  c.log2_scale = 128;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "log2 128");
+  c = dynamic;
+  c.mode = (lb_loss_scale_mode)2;
+  expect(lb_loss_scale_init(&s, &c), LB_INVALID_ARGUMENT, "mode 2");
+  expect(lb_loss_scale_init(&s, &dynamic), LB_OK, "init");
+  expect(lb_loss_scale_update(&s, 2, &apply), LB_INVALID_ARGUMENT, "clean 2");
+  expect(lb_loss_scale_update(&s, 1, NULL), LB_INVALID_ARGUMENT, "NULL apply");
+  expect(lb_loss_scale_update(NULL, 1, &apply), LB_INVALID_ARGUMENT, "NULL state");
+  if (s.step != 0) {
+    fprintf(stderr, "FAIL a refused update counted a step\n");
+    failures++;
+  }
+}
+
+/* The kernel lb_sgd_update takes for k's types: the generic one of them. */
+static const lb_update_sgd_kernel_info *generic_of(const lb_update_sgd_kernel_info *k) {
+  for (size_t n = 0; n < lb_update_sgd_kernel_count(); n++) {
+    const lb_update_sgd_kernel_info *g = lb_update_sgd_kernel_at(n);
+    if (strcmp(g->isa, "generic") == 0 && g->gradient == k->gradient && g->weight == k->weight &&
+        g->momentum == k->momentum && g->master == k->master) {
+      return g;
+    }
+  }
+  return NULL;
+}
+
+static void part_master(uint64_t *rng) {
+  /* Through the API: the master updated as the formula says and the codes its rounding. */
+  buffers b = buffers_new(N);
+  element *e = malloc(N * sizeof *e);
+  size_t checked = 0;
+  for (size_t n = 0; n < lb_update_sgd_kernel_count(); n++) {
+    const lb_update_sgd_kernel_info *k = lb_update_sgd_kernel_at(n);
+    if (k->master == LB_SGD_MASTER_NONE || generic_of(k) != k) {
+      continue;
+    }
+    for (int rounding = 0; rounding < 2; rounding++) {
+      lb_sgd_desc d = desc_for(k, k->weight == LB_CODE_S8 ? 4 : 11, 0);
+      d.rounding = (lb_rounding)rounding;
+      for (size_t i = 0; i < N; i++) {
+        random_element(k, &d, i, rng, &e[i]);
+        put(k, b, i, &e[i]);
+      }
+      expect(lb_sgd_update(&d, 9, N, b.grad, b.weights, b.momentum, b.master), LB_OK, k->name);
+      for (size_t i = 0; i < N; i++) {
+        reference(&d, 9 + i, &e[i]);
+        if (differs(k, b, i, &e[i])) {
+          fail("master", k->name, i, code_at(k, b, i), e[i].q);
+        }
+        /* Nearest: the codes are the master's nearest <wl, fl> values, ties to even. */
+        const double m = k->master == LB_SGD_MASTER_F32
+                             ? (double)((float *)b.master)[i]
+                             : ldexp(((int16_t *)b.master)[i], -d.master_fl);
+        const double t = nearbyint(ldexp(m, d.weights.fl)),
+                     high = ldexp(1.0, (int)d.weights.wl - 1);
+        const double want = t >= high ? high - 1.0 : t < -high ? -high : t;
+        if (rounding == 0 && (double)code_at(k, b, i) != want) {
+          fail("master nearest", k->name, i, code_at(k, b, i), (long long)want);
+        }
+      }
+      checked += N;
+    }
+  }
+  printf("master: %zu updates of masters and their codes\n", checked);
+  buffers_free(b);
+  free(e);
+}
+
+static void part_chunking(uint64_t *rng) {
+  buffers whole = buffers_new(N), parts = buffers_new(N), other = buffers_new(N);
+  size_t compared = 0, simd = 0;
+  for (size_t n = 0; n < lb_update_sgd_kernel_count(); n++) {
+    const lb_update_sgd_kernel_info *k = lb_update_sgd_kernel_at(n);
+    if (!runs_here(k)) {
+      continue;
+    }
+    lb_sgd_desc d = desc_for(k, weight_bits(k) - 1, 0);
+    d.rounding = LB_ROUND_STOCHASTIC;
+    const lb_update_sgd_kernel_info *chosen;
+    lb_sgd_args args;
+    expect(lb_sgd_prepare(&d, &chosen, &args), LB_OK, k->name);
+    for (size_t i = 0; i < N; i++) {
+      element e;
+      random_element(k, &d, i, rng, &e);
+      put(k, whole, i, &e);
+      put(k, parts, i, &e);
+      put(k, other, i, &e);
+    }
+    const uint64_t first = UINT64_C(1) << 40;
+    k->update(N, whole.grad, first, whole.weights, whole.momentum, whole.master, &args);
+    /* Chunks of 1, 332, 15 and the rest through the API, each told where it starts. */
+    static const size_t cuts[] = {0, 1, 333, 348, N};
+    const size_t gb = k->gradient == LB_FIXED_SOURCE_I64 ? 8 : 4, wb = weight_bits(k) / 8;
+    const size_t vb = (size_t)k->momentum;
+    const size_t mb = k->master == LB_SGD_MASTER_F32 ? 4 : k->master == LB_SGD_MASTER_S16 ? 2 : 0;
+    for (size_t c = 0; c + 1 < COUNT(cuts); c++) {
+      const size_t at = cuts[c];
+      expect(lb_sgd_update(&d, first + at, cuts[c + 1] - at, (char *)parts.grad + at * gb,
+                           (char *)parts.weights + at * wb, (char *)parts.momentum + at * vb,
+                           k->master == LB_SGD_MASTER_NONE ? NULL : (char *)parts.master + at * mb),
+             LB_OK, "chunk");
+    }
+    if (memcmp(whole.weights, parts.weights, N * wb) != 0 ||
+        memcmp(whole.momentum, parts.momentum, N * vb) != 0 ||
+        memcmp(whole.master, parts.master, N * mb) != 0) {
+      fprintf(stderr, "FAIL chunks %s: the results differ from one call's\n", k->name);
+      failures++;
+    }
+    compared += N;
+    const lb_update_sgd_kernel_info *g = generic_of(k);
+    if (g == k) {
+      continue;
+    }
+    g->update(N, other.grad, first, other.weights, other.momentum, other.master, &args);
+    if (memcmp(whole.weights, other.weights, N * wb) != 0 ||
+        memcmp(whole.momentum, other.momentum, N * vb) != 0 ||
+        memcmp(whole.master, other.master, N * mb) != 0) {
+      fprintf(stderr, "FAIL %s: results differ from %s's\n", k->name, g->name);
+      failures++;
+    }
+    simd++;
+  }
+  printf("chunking: %zu updates in chunks; %zu SIMD kernels equal to the generic ones\n", compared,
+         simd);
+  buffers_free(whole);
+  buffers_free(parts);
+  buffers_free(other);
+}
+
+static void part_invalid(void) {
+  const lb_update_sgd_kernel_info *k = lb_update_sgd_kernel_at(0);
+  const lb_sgd_desc ok = desc_for(k, 8, 0);
+  float grad[2] = {0.5f, -0.25f};
+  int8_t w[2] = {3, -3};
+  int16_t v[2] = {100, -100};
+  float master[2] = {1.0f, 2.0f};
+  size_t refused;
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, NULL), LB_OK, "valid");
+  lb_sgd_desc d;
+#define REFUSE(field, value, what)                                                                 \
+  do {                                                                                             \
+    d = ok;                                                                                        \
+    d.field = value;                                                                               \
+    expect(lb_sgd_update(&d, 0, 2, grad, w, v, NULL), LB_INVALID_ARGUMENT, what);                  \
+    expect(lb_sgd_check(&d, 2, grad, &refused), LB_INVALID_ARGUMENT, what);                        \
+  } while (0)
+  REFUSE(weights.wl, 1, "weights wl 1");
+  REFUSE(weights.wl, 17, "weights wl 17");
+  REFUSE(weights.fl, 33, "weights fl 33");
+  REFUSE(weights.fl, -33, "weights fl -33");
+  REFUSE(momentum.wl, 1, "momentum wl 1");
+  REFUSE(momentum.wl, 33, "momentum wl 33");
+  REFUSE(momentum.fl, 40, "momentum fl 40");
+  REFUSE(master, 3, "master 3");
+  REFUSE(gradient, 3, "gradient 3");
+  REFUSE(gradient_fl, 129, "gradient fl 129");
+  REFUSE(gradient_fl, -129, "gradient fl -129");
+  REFUSE(learning_rate.mantissa, 1u << 31, "mantissa 2^31");
+  REFUSE(momentum_coefficient.shift, 63, "shift 63");
+  REFUSE(weight_decay.shift, 100, "shift 100");
+  REFUSE(rounding, (lb_rounding)2, "rounding 2");
+  REFUSE(stream_w, ok.stream_v, "stream w = v");
+  REFUSE(stream_q, ok.stream_w, "stream q = w");
+  /* Terms beyond 61 bits: a 31-bit mantissa on a 32-bit momentum. */
+  d = ok;
+  d.momentum.wl = 32;
+  d.momentum_coefficient = (lb_fixed_multiplier){(1u << 31) - 1, 31};
+  expect(lb_sgd_update(&d, 0, 2, grad, w, (int32_t[2]){0, 0}, NULL), LB_INVALID_ARGUMENT,
+         "terms beyond 61 bits");
+  d = ok;
+  d.master = LB_SGD_MASTER_S16;
+  d.master_fl = ok.weights.fl - 1;
+  expect(lb_sgd_update(&d, 0, 2, grad, w, v, master), LB_INVALID_ARGUMENT, "master fl below fl");
+  expect(lb_sgd_update(NULL, 0, 2, grad, w, v, NULL), LB_INVALID_ARGUMENT, "NULL desc");
+  expect(lb_sgd_update(&ok, 0, 2, NULL, w, v, NULL), LB_INVALID_ARGUMENT, "NULL gradients");
+  expect(lb_sgd_update(&ok, 0, 2, grad, NULL, v, NULL), LB_INVALID_ARGUMENT, "NULL weights");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, NULL, NULL), LB_INVALID_ARGUMENT, "NULL momentum");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, master), LB_INVALID_ARGUMENT, "master without one");
+  expect(lb_sgd_update(&ok, 0, 0, grad, w, v, NULL), LB_INVALID_ARGUMENT, "count 0");
+  d = ok;
+  d.master = LB_SGD_MASTER_F32;
+  expect(lb_sgd_update(&d, 0, 2, grad, w, master, NULL), LB_INVALID_ARGUMENT, "no float master");
+  expect(lb_sgd_check(&ok, 2, grad, NULL), LB_INVALID_ARGUMENT, "NULL refused");
+  expect(lb_sgd_check(NULL, 2, grad, &refused), LB_INVALID_ARGUMENT, "check NULL desc");
+  expect(lb_sgd_prepare(&ok, NULL, NULL), LB_INVALID_ARGUMENT, "prepare NULL");
+  /* Refusals wrote nothing: the values are those of the one valid step. */
+  int8_t w_once[2] = {3, -3};
+  int16_t v_once[2] = {100, -100};
+  expect(lb_sgd_update(&ok, 0, 2, grad, w_once, v_once, NULL), LB_OK, "valid");
+  if (memcmp(w, w_once, sizeof w) != 0 || memcmp(v, v_once, sizeof v) != 0 || master[0] != 1.0f) {
+    fprintf(stderr, "FAIL invalid: a refused call wrote\n");
+    failures++;
+  }
+  if (lb_update_sgd_kernel_at(lb_update_sgd_kernel_count()) != NULL) {
+    fprintf(stderr, "FAIL kernel_at past the end\n");
+    failures++;
+  }
+  printf("invalid: %s\n", lb_status_string(LB_GRADIENT_OVERFLOW));
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s kernels|unbiased|overflow|lossscale|master|chunking|invalid\n",
@@ -537,6 +828,14 @@ int main(int argc, char **argv) {
     part_unbiased();
   } else if (strcmp(argv[1], "overflow") == 0) {
     part_overflow(&rng);
+  } else if (strcmp(argv[1], "lossscale") == 0) {
+    part_lossscale();
+  } else if (strcmp(argv[1], "master") == 0) {
+    part_master(&rng);
+  } else if (strcmp(argv[1], "chunking") == 0) {
+    part_chunking(&rng);
+  } else if (strcmp(argv[1], "invalid") == 0) {
+    part_invalid();
   } else {
     fprintf(stderr, "unknown part %s\n", argv[1]);
     return 2;
