@@ -183,6 +183,56 @@ static const char *const minifloat_defaults[] = {
     NULL,
 };
 
+/* SGD update (docs/design.md, section 19): a float master keeps a float momentum, and only it. */
+static const char *update_sgd_check(const lb_gen_env *vars, const lb_gen_strings *given) {
+  (void)given;
+  const int float_master = strcmp(string_of(vars, "MASTER"), "f32") == 0;
+  if (float_master != (strcmp(string_of(vars, "MOMENTUM"), "f32") == 0)) {
+    return "momentum=f32 goes with master=f32, and master=f32 with momentum=f32";
+  }
+  return NULL;
+}
+
+static const lb_gen_key update_sgd_keys[] = {
+    {.name = "gradient",
+     .parse = lb_gen_parse_choice,
+     .variable = "GRADIENT",
+     .choices = "f32 i32 i64",
+     .help = "gradient read: f32, or the exact i32 or i64 sums of a backward product"},
+    {.name = "weight",
+     .parse = lb_gen_parse_choice,
+     .variable = "WEIGHT",
+     .choices = "s8 s16",
+     .help = "weight codes: s8 (wl up to 8) or s16 (wl up to 16)"},
+    {.name = "momentum",
+     .parse = lb_gen_parse_choice,
+     .variable = "MOMENTUM",
+     .choices = "s16 s32 f32",
+     .help = "momentum buffer: s16 or s32 fixed point, f32 with a float master"},
+    {.name = "master",
+     .parse = lb_gen_parse_choice,
+     .variable = "MASTER",
+     .fallback = "none",
+     .choices = "none s16 f32",
+     .help = "master copy: none (the codes are updated), s16 fixed point or f32"},
+    {.name = NULL},
+};
+
+static const char *const update_sgd_defaults[] = {
+    "GRADIENT_ENUM = GRADIENT == \"f32\" ? \"LB_FIXED_SOURCE_F32\""
+    " : GRADIENT == \"i32\" ? \"LB_FIXED_SOURCE_I32\" : \"LB_FIXED_SOURCE_I64\"",
+    "GRADIENT_TYPE = GRADIENT == \"f32\" ? \"float\""
+    " : GRADIENT == \"i32\" ? \"int32_t\" : \"int64_t\"",
+    "MOMENTUM_TYPE = MOMENTUM == \"f32\" ? \"float\""
+    " : MOMENTUM == \"s16\" ? \"int16_t\" : \"int32_t\"",
+    "MOMENTUM_BYTES = MOMENTUM == \"s16\" ? 2 : 4",
+    "MASTER_ENUM = MASTER == \"none\" ? \"LB_SGD_MASTER_NONE\""
+    " : MASTER == \"s16\" ? \"LB_SGD_MASTER_S16\" : \"LB_SGD_MASTER_F32\"",
+    NULL,
+};
+
+static const char *const update_sgd_codes[] = {"WEIGHT", NULL};
+
 static const lb_gen_op ops[] = {
     {
         .name = "gemm",
@@ -270,6 +320,23 @@ static const lb_gen_op ops[] = {
         .registry_type = "lb_minifloat_kernel_info",
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .output = ${OUTPUT_ENUM}, "
                         ".ukernel = ${NAME}},",
+    },
+    {
+        .name = "update-sgd",
+        .summary = "SGD with momentum and weight decay on fixed-point weights (or a master copy)",
+        .keys = update_sgd_keys,
+        .check = update_sgd_check,
+        .defaults = update_sgd_defaults,
+        .source_template = "common/update-sgd.c.in",
+        .header_template = "common/update-sgd.h.in",
+        .code_variables = update_sgd_codes,
+        .name_format = "lb_update_sgd_g${GRADIENT}_w${WEIGHT}_v${MOMENTUM}"
+                       "${MASTER == \"none\" ? \"\" : \"_m\" + MASTER}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_update_sgd",
+        .registry_type = "lb_update_sgd_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .gradient = ${GRADIENT_ENUM}, "
+                        ".weight = ${WEIGHT_ENUM}, .momentum = ${MOMENTUM_BYTES}, "
+                        ".master = ${MASTER_ENUM}, .update = ${NAME}, .check = ${NAME}_check},",
     },
 };
 

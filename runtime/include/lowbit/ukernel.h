@@ -161,6 +161,58 @@ typedef struct lb_minifloat_kernel_info {
   lb_quantize_minifloat_fn ukernel;
 } lb_minifloat_kernel_info;
 
+/* Where an SGD update keeps the weights it updates (docs/design.md, section 19). */
+enum lb_sgd_master {
+  LB_SGD_MASTER_NONE = 0, /* the fixed-point codes themselves, updated in place */
+  LB_SGD_MASTER_S16 = 1,  /* a 16-bit fixed-point master updated in place; codes rounded from it */
+  LB_SGD_MASTER_F32 = 2   /* a float master (and float momentum) updated; codes rounded from it */
+};
+
+/* Per-call arguments of an SGD update kernel, derived by lb_sgd_update from its lb_sgd_desc and
+ * checked there (docs/design.md, section 19). With F the common grid of step 1 and F2 that of
+ * step 2, every product and shift below stays under 2^61 in magnitude. */
+typedef struct lb_sgd_args {
+  unsigned w_wl, v_wl, q_wl; /* word lengths: the updated weights (codes or s16 master), the
+                                momentum, the codes rounded from a master */
+  int64_t mu, lambda, eta;   /* multiplier mantissas: momentum, weight decay, learning rate */
+  unsigned mu_left, lambda_left, g_left; /* step 1: shifts onto 2^-F */
+  unsigned v_right;                      /* step 1: F - fv, the rounding to the momentum's grid */
+  unsigned w_right, eta_left;            /* step 2: shifts onto 2^-F2; w_right = F2 - fw is
+                                            also the rounding back to the weights' grid */
+  unsigned q_right;                      /* s16 master: fm - fq */
+  int64_t g_max;  /* integer gradients: |g| <= g_max on its own grid (a larger one clamps) */
+  double g_scale; /* float gradients: 2^(F - gs), onto 2^-F; float master: 2^-gs */
+  double q_scale; /* float master: 2^fq, onto the codes' grid */
+  float mu_f, lambda_f, eta_f; /* float master: the multipliers as floats */
+  lb_rounding rounding;
+  uint64_t seed, stream_v, stream_w, stream_q;
+} lb_sgd_args;
+
+/* Updates elements first_index .. first_index + count - 1 of one tensor: gradient grad (float,
+ * int32_t or int64_t as the kernel's gradient says), momentum and weights in place (master NONE:
+ * weights are the codes; S16: master is int16_t and weights the codes it writes; F32: master and
+ * momentum are float, weights the codes it writes). Saturating, never overflowing, for any input.
+ */
+typedef void (*lb_update_sgd_fn)(size_t count, const void *grad, uint64_t first_index,
+                                 void *weights, void *momentum, void *master,
+                                 const lb_sgd_args *args);
+
+/* Counts the gradients in grad[0, count) that the update refuses: NaN, infinities, and values
+ * beyond the range the update represents (args->g_max or the float bound). */
+typedef size_t (*lb_update_sgd_check_fn)(size_t count, const void *grad, const lb_sgd_args *args);
+
+/* One entry of a target's SGD update registry (generated from kernels.spec). */
+typedef struct lb_update_sgd_kernel_info {
+  const char *name;
+  const char *isa;
+  int gradient; /* enum lb_fixed_source */
+  int weight;   /* enum lb_code_format of the codes: LB_CODE_S8 or LB_CODE_S16 */
+  int momentum; /* bytes of a momentum element: 2 or 4 (int16_t, int32_t; float with F32) */
+  int master;   /* enum lb_sgd_master */
+  lb_update_sgd_fn update;
+  lb_update_sgd_check_fn check;
+} lb_update_sgd_kernel_info;
+
 #ifdef __cplusplus
 }
 #endif
