@@ -9,6 +9,8 @@ const char *lb_status_string(lb_status status) {
            "NULL pointer, a row stride below the row length or a result too large for int64";
   case LB_NO_KERNEL: return "no kernel built into liblowbit runs this configuration on this CPU";
   case LB_OUT_OF_MEMORY: return "out of memory for the packed operands";
+  case LB_NOT_FINITE:
+    return "a NaN or infinite gradient or state (or a negative state): nothing was written";
   }
   return "unknown lb_status value";
 }

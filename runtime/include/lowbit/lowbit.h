@@ -20,7 +20,8 @@ typedef enum lb_status {
   LB_OK = 0,
   LB_INVALID_ARGUMENT = 1, /* bits out of 1..16, bipolar with bits != 1, a zero size, NULL data */
   LB_NO_KERNEL = 2,        /* no built kernel runs this configuration on this CPU */
-  LB_OUT_OF_MEMORY = 3
+  LB_OUT_OF_MEMORY = 3,
+  LB_NOT_FINITE = 4 /* a NaN or infinity in the inputs of an update: nothing was written */
 } lb_status;
 
 typedef enum lb_encoding { LB_UNSIGNED = 'u', LB_SIGNED = 's', LB_BIPOLAR = 'b' } lb_encoding;
