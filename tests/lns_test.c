@@ -95,7 +95,7 @@ static long nearest_reference(const lb_lns_format *f, float x, int *close) {
 static long floor_reference(const lb_lns_format *f, float x) {
   const float a = fabsf(x);
   int close;
-  if (a < level_reference(f, 1, &close)) {
+  if (isnan(a) || a < level_reference(f, 1, &close)) {
     return 0;
   }
   if (isinf(a)) {
