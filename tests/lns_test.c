@@ -11,7 +11,8 @@
  *   update        LNS-Madam against a plain reference (sqrtf, floor), both roundings;
  *   update-unbiased  the mean step of 10^5 stochastic updates within 3 sigma of t;
  *   nonfinite     a NaN or inf gradient or state leaves codes and state unchanged;
- *   invalid       refused arguments. */
+ *   invalid       refused arguments;
+ *   golden        a hash of codes and states from integer-made inputs, the same on every target. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -720,6 +721,65 @@ static int test_invalid(void) {
   return failures == 0;
 }
 
+/* --- golden: the same bits on every target ------------------------------------------------------
+ */
+
+/* FNV-1a over the codes and states that fixed inputs give; the inputs are made from integer bits
+ * alone (no libm), so every target must print and match the same value. */
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) {
+    h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+  }
+  return h;
+}
+
+static int test_golden(void) {
+  static float x[LENGTH], v[LENGTH];
+  static int64_t acc[LENGTH];
+  static uint16_t codes[LENGTH];
+  uint64_t state = 2024, h = UINT64_C(0xcbf29ce484222325);
+  for (size_t i = 0; i < LENGTH; i++) {
+    /* Exponents -20..11 and random mantissas and signs, and some raw bit patterns. */
+    const uint32_t r = (uint32_t)next(&state), e = 107 + (uint32_t)(next(&state) % 32);
+    x[i] = float_of(i % 16 == 0 ? r : (r & 0x807fffffu) | e << 23);
+    acc[i] = (int64_t)(next(&state) << 32 | next(&state)) >> (next(&state) % 64);
+  }
+  const lb_lns_format fs[] = {{8, 8, -64}, {12, 16, -1000}, {5, 3, -9}};
+  for (size_t fi = 0; fi < COUNT(fs); fi++) {
+    const size_t bytes = lb_lns_code_bytes(&fs[fi]);
+    for (int r = LB_ROUND_NEAREST; r <= LB_ROUND_STOCHASTIC; r++) {
+      lb_status status = lb_quantize_lns(&fs[fi], (lb_rounding)r, 17, fi, 0, LENGTH, x, codes);
+      h = fnv(h, codes, LENGTH * bytes);
+      status |= lb_quantize_lns_i64(&fs[fi], 40, (lb_rounding)r, 17, fi, 0, LENGTH, acc, codes);
+      h = fnv(h, codes, LENGTH * bytes);
+      for (size_t i = 0; i < LENGTH; i++) {
+        v[i] = float_of(bits_of(x[i]) & 0x7fffffffu) * 0.5f;
+        v[i] = isfinite(v[i]) ? v[i] : 1.0f;
+      }
+      const lb_lns_madam_params p = {
+          .eta = 0.3f, .beta = 0.99f, .rounding = (lb_rounding)r, .seed = 3, .stream = fi};
+      static float g[LENGTH];
+      for (size_t i = 0; i < LENGTH; i++) {
+        g[i] = isfinite(x[(i + 1) % LENGTH]) ? x[(i + 1) % LENGTH] : 0.0f;
+      }
+      status |= lb_lns_madam_update(&fs[fi], &p, 0, LENGTH, codes, v, g);
+      h = fnv(h, codes, LENGTH * bytes);
+      h = fnv(h, v, sizeof v);
+      if (status != LB_OK) {
+        fail("golden call", &fs[fi], 0, status, 0);
+      }
+    }
+  }
+  const uint64_t want = UINT64_C(0x685807280771006a);
+  printf("golden: hash 0x%016llx, want 0x%016llx\n", (unsigned long long)h,
+         (unsigned long long)want);
+  if (h != want) {
+    fail("golden hash", NULL, 0, 0, 0);
+  }
+  return failures == 0;
+}
+
 int main(int argc, char **argv) {
   static const struct {
     const char *name;
@@ -732,7 +792,8 @@ int main(int argc, char **argv) {
                {"update", test_update},
                {"update-unbiased", test_update_unbiased},
                {"nonfinite", test_nonfinite},
-               {"invalid", test_invalid}};
+               {"invalid", test_invalid},
+               {"golden", test_golden}};
   const char *part = argc > 1 ? argv[1] : "";
   for (size_t i = 0; i < COUNT(parts); i++) {
     if (strcmp(part, parts[i].name) == 0) {
@@ -743,7 +804,7 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr,
           "usage: %s levels|nearest|accumulators|unbiased|determinism|update|"
-          "update-unbiased|nonfinite|invalid\n",
+          "update-unbiased|nonfinite|invalid|golden\n",
           argv[0]);
   return 2;
 }
