@@ -232,6 +232,45 @@ static const char *const update_sgd_defaults[] = {
 };
 
 static const char *const update_sgd_codes[] = {"WEIGHT", NULL};
+static const lb_gen_key quantize_lns_keys[] = {
+    {.name = "source",
+     .parse = lb_gen_parse_choice,
+     .variable = "SOURCE",
+     .choices = "f32 i32 i64",
+     .help = "element read: f32 (float) or an i32 or i64 accumulator with s fraction bits"},
+    {.name = "code",
+     .parse = lb_gen_parse_choice,
+     .variable = "CODE",
+     .choices = "u8 u16",
+     .help = "code written: u8 (bits up to 8) or u16 (bits up to 16)"},
+    {.name = NULL},
+};
+
+static const char *const quantize_lns_defaults[] = {
+    "SOURCE_ENUM = SOURCE == \"f32\" ? \"LB_LNS_SOURCE_F32\""
+    " : SOURCE == \"i32\" ? \"LB_LNS_SOURCE_I32\" : \"LB_LNS_SOURCE_I64\"",
+    "SOURCE_TYPE = SOURCE == \"f32\" ? \"float\" : SOURCE == \"i32\" ? \"int32_t\" : \"int64_t\"",
+    "CODE_ENUM = CODE == \"u8\" ? \"LB_LNS_CODE_U8\" : \"LB_LNS_CODE_U16\"",
+    "CODE_TYPE = CODE == \"u8\" ? \"uint8_t\" : \"uint16_t\"",
+    "CODE_BITS = CODE == \"u8\" ? 8 : 16",
+    NULL,
+};
+
+static const lb_gen_key update_lns_madam_keys[] = {
+    {.name = "code",
+     .parse = lb_gen_parse_choice,
+     .variable = "CODE",
+     .choices = "u8 u16",
+     .help = "LNS weight codes: u8 (bits up to 8) or u16 (bits up to 16)"},
+    {.name = NULL},
+};
+
+static const char *const update_lns_madam_defaults[] = {
+    "CODE_ENUM = CODE == \"u8\" ? \"LB_LNS_CODE_U8\" : \"LB_LNS_CODE_U16\"",
+    "CODE_TYPE = CODE == \"u8\" ? \"uint8_t\" : \"uint16_t\"",
+    "CODE_BITS = CODE == \"u8\" ? 8 : 16",
+    NULL,
+};
 
 static const lb_gen_op ops[] = {
     {
@@ -337,6 +376,32 @@ static const lb_gen_op ops[] = {
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .gradient = ${GRADIENT_ENUM}, "
                         ".weight = ${WEIGHT_ENUM}, .momentum = ${MOMENTUM_BYTES}, "
                         ".master = ${MASTER_ENUM}, .update = ${NAME}, .check = ${NAME}_check},",
+    },
+    {
+        .name = "quantize-lns",
+        .summary = "quantizes floats or wide accumulators to logarithmic codes (base 2^(1/gamma))",
+        .keys = quantize_lns_keys,
+        .defaults = quantize_lns_defaults,
+        .source_template = "common/quantize-lns.c.in",
+        .header_template = "common/quantize-lns.h.in",
+        .name_format = "lb_quantize_lns_${SOURCE}_${CODE}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_quantize_lns",
+        .registry_type = "lb_lns_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .source = ${SOURCE_ENUM}, "
+                        ".code = ${CODE_ENUM}, .fn = ${NAME}},",
+    },
+    {
+        .name = "update-lns-madam",
+        .summary = "the LNS-Madam multiplicative update on logarithmic weight codes",
+        .keys = update_lns_madam_keys,
+        .defaults = update_lns_madam_defaults,
+        .source_template = "common/update-lns-madam.c.in",
+        .header_template = "common/update-lns-madam.h.in",
+        .name_format = "lb_update_lns_madam_${CODE}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_update_lns_madam",
+        .registry_type = "lb_lns_madam_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .code = ${CODE_ENUM}, "
+                        ".fn = ${NAME}},",
     },
 };
 

@@ -14,5 +14,9 @@ extern const lb_minifloat_kernel_info lb_registry_quantize_minifloat[];
 extern const size_t lb_registry_quantize_minifloat_count;
 extern const lb_update_sgd_kernel_info lb_registry_update_sgd[];
 extern const size_t lb_registry_update_sgd_count;
+extern const lb_lns_kernel_info lb_registry_quantize_lns[];
+extern const size_t lb_registry_quantize_lns_count;
+extern const lb_lns_madam_kernel_info lb_registry_update_lns_madam[];
+extern const size_t lb_registry_update_lns_madam_count;
 
 #endif

@@ -9,8 +9,9 @@ const char *lb_status_string(lb_status status) {
            "NULL pointer, a row stride below the row length or a result too large for int64";
   case LB_NO_KERNEL: return "no kernel built into liblowbit runs this configuration on this CPU";
   case LB_OUT_OF_MEMORY: return "out of memory for the packed operands";
-  case LB_GRADIENT_OVERFLOW:
-    return "a gradient is NaN, infinite or beyond the range of the update: nothing was written";
+  case LB_BAD_GRADIENT:
+    return "a gradient or optimizer state is NaN, infinite or beyond the range of the update: "
+           "nothing was written";
   }
   return "unknown lb_status value";
 }

@@ -198,7 +198,7 @@ lb_status lb_sgd_update(const lb_sgd_desc *desc, uint64_t first_index, size_t co
     return status;
   }
   if (kernel->check(count, gradients, &args) != 0) {
-    return LB_GRADIENT_OVERFLOW;
+    return LB_BAD_GRADIENT;
   }
   kernel->update(count, gradients, first_index, weights, momentum, master, &args);
   return LB_OK;

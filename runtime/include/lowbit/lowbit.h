@@ -21,8 +21,10 @@ typedef enum lb_status {
   LB_INVALID_ARGUMENT = 1, /* bits out of 1..16, bipolar with bits != 1, a zero size, NULL data */
   LB_NO_KERNEL = 2,        /* no built kernel runs this configuration on this CPU */
   LB_OUT_OF_MEMORY = 3,
-  LB_GRADIENT_OVERFLOW =
-      4 /* lowbit/update.h: a gradient NaN, infinite or out of range; nothing written */
+  /* An update refused its inputs (lowbit/update.h, lowbit/lns.h): a gradient or state NaN,
+   * infinite, negative where it must not be, or beyond the range the update represents. Nothing
+   * was written. */
+  LB_BAD_GRADIENT = 4
 } lb_status;
 
 typedef enum lb_encoding { LB_UNSIGNED = 'u', LB_SIGNED = 's', LB_BIPOLAR = 'b' } lb_encoding;

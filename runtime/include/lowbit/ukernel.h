@@ -212,6 +212,79 @@ typedef struct lb_update_sgd_kernel_info {
   lb_update_sgd_fn update;
   lb_update_sgd_check_fn check;
 } lb_update_sgd_kernel_info;
+/* Logarithmic numbers (docs/design.md, section 17). The tables of one gamma (base 2^(1/gamma)),
+ * built exactly by the runtime (lowbit/lns.h) and read by the kernels: a float32 significand is
+ * an integer in [2^23, 2^24), a mantissa its low 23 bits. */
+enum { LB_LNS_MAX_GAMMA = 64, LB_LNS_BUCKETS = 128 };
+typedef struct lb_lns_tables {
+  unsigned gamma;
+  /* level[j]: the significand of 2^(j/gamma) rounded to nearest (j = 0..gamma; 2^23 and 2^24 at
+   * the ends): the float32 levels are level[j] * 2^(E - 23). */
+  uint32_t level[LB_LNS_MAX_GAMMA + 1];
+  /* midpoint[j]: the smallest significand above 2^((2j + 1) / (2 gamma)), the geometric mean of
+   * levels j and j + 1 (j = 0..gamma-1); never equal to it, which is irrational. */
+  uint32_t midpoint[LB_LNS_MAX_GAMMA];
+  /* Per bucket b of mantissas [b * 2^16, (b + 1) * 2^16), which holds at most one midpoint and
+   * one level since they are more than 2^16 apart: the count of midpoints (levels 1..gamma-1)
+   * below the bucket and the mantissa of the one inside it, else 2^23. */
+  uint8_t nearest_base[LB_LNS_BUCKETS], floor_base[LB_LNS_BUCKETS];
+  uint32_t nearest_threshold[LB_LNS_BUCKETS], floor_threshold[LB_LNS_BUCKETS];
+} lb_lns_tables;
+
+/* The element type a logarithmic quantizer reads. */
+enum lb_lns_source {
+  LB_LNS_SOURCE_F32 = 0, /* float */
+  LB_LNS_SOURCE_I32 = 1, /* int32_t accumulator, value acc * 2^-shift */
+  LB_LNS_SOURCE_I64 = 2  /* int64_t accumulator, value acc * 2^-shift */
+};
+
+/* Code element of a logarithmic kernel: sign << (bits - 1) | f. */
+enum lb_lns_code { LB_LNS_CODE_U8 = 0, LB_LNS_CODE_U16 = 1 };
+
+/* Per-call arguments of a logarithmic quantizer: f = 0 is zero, f in 1..2^(bits-1)-1 stands for
+ * 2^((f + offset) / gamma), with every level a normal float32. */
+typedef struct lb_quantize_lns_args {
+  unsigned bits; /* 2..16, at most the bits of the kernel's code */
+  int32_t offset;
+  unsigned shift; /* accumulator sources: s in 0..62 */
+  lb_rounding rounding;
+  uint64_t seed, stream;
+  const lb_lns_tables *tables; /* of the format's gamma */
+} lb_quantize_lns_args;
+
+/* Quantizes source[0, count), elements first_index onwards of their tensor, into codes. */
+typedef void (*lb_quantize_lns_fn)(size_t count, const void *source, uint64_t first_index,
+                                   void *codes, const lb_quantize_lns_args *args);
+
+typedef struct lb_lns_kernel_info {
+  const char *name;
+  const char *isa;
+  int source; /* enum lb_lns_source */
+  int code;   /* enum lb_lns_code */
+  lb_quantize_lns_fn fn;
+} lb_lns_kernel_info;
+
+/* Per-call arguments of the LNS-Madam update on codes of `bits` bits (docs/design.md, section 17).
+ */
+typedef struct lb_lns_madam_args {
+  unsigned bits, gamma;
+  float eta;  /* log2 step per unit of clamped normalized gradient; eta * gamma <= 65536 */
+  float beta; /* v <- beta * v + (1 - beta) * g^2, beta in [0, 1] */
+  lb_rounding rounding;
+  uint64_t seed, stream;
+} lb_lns_madam_args;
+
+/* Updates codes[0, count) and the state v[0, count) with the gradients g[0, count). Returns 0, or
+ * 1 without writing anything when a g or v is NaN or infinite or a v is below zero. */
+typedef int (*lb_update_lns_madam_fn)(size_t count, void *codes, float *v, const float *g,
+                                      uint64_t first_index, const lb_lns_madam_args *args);
+
+typedef struct lb_lns_madam_kernel_info {
+  const char *name;
+  const char *isa;
+  int code; /* enum lb_lns_code */
+  lb_update_lns_madam_fn fn;
+} lb_lns_madam_kernel_info;
 
 #ifdef __cplusplus
 }

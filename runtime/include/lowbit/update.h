@@ -39,7 +39,7 @@
  * represents: |G| > 2^(61 - (F - gs)) for integer gradients, |x * 2^(F - gs)| > 2^61 for float
  * ones, and |g| >= 2^64 with a float master. lb_sgd_update checks all of its count gradients
  * before it updates anything: with one refused, it writes nothing (weights, momentum and master
- * are unchanged) and returns LB_GRADIENT_OVERFLOW. To skip a step for every tensor at once, call
+ * are unchanged) and returns LB_BAD_GRADIENT. To skip a step for every tensor at once, call
  * lb_sgd_check on all of them first, and feed the outcome to lb_loss_scale_update.
  *
  * Include this header on its own (lowbit/lowbit.h does not include it). */
@@ -82,7 +82,7 @@ typedef struct lb_sgd_desc {
  * - LB_SGD_MASTER_F32: master and momentum (float) updated, weights (codes) written.
  * LB_INVALID_ARGUMENT: desc or a buffer the mode needs NULL (count 0 included), a field out of
  * range, streams not distinct, or a configuration whose terms do not fit 61 bits (the header
- * comment's shifts); nothing is written. LB_GRADIENT_OVERFLOW: a refused gradient, nothing is
+ * comment's shifts); nothing is written. LB_BAD_GRADIENT: a refused gradient, nothing is
  * written. LB_NO_KERNEL: no kernel for the types on this CPU. */
 lb_status lb_sgd_update(const lb_sgd_desc *desc, uint64_t first_index, size_t count,
                         const void *gradients, void *weights, void *momentum, void *master);

@@ -1,0 +1,290 @@
+/* Logarithmic numbers: the exact level tables, argument checks, kernel choice and decode
+ * (docs/design.md, section 17). */
+#include "lowbit/lns.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "registry.h"
+
+#pragma STDC FP_CONTRACT OFF
+
+enum {
+  MIN_BITS = 2,
+  MAX_BITS = 16,
+  MAX_SHIFT = 62,
+  /* c^n for c < 2^25 and n <= 2 * 64 has at most 3200 bits. */
+  LIMBS = 101,
+  BUCKET_SHIFT = 16
+};
+
+static const uint32_t ONE = UINT32_C(1) << 23; /* the significand of 1.0 */
+
+/* Whether c^n < 2^p, exactly: the bit length of c^n in 32-bit limbs. */
+static int power_below(uint32_t c, unsigned n, unsigned p) {
+  uint32_t limb[LIMBS] = {1};
+  size_t used = 1;
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t carry = 0;
+    for (size_t l = 0; l < used; l++) {
+      const uint64_t product = (uint64_t)limb[l] * c + carry;
+      limb[l] = (uint32_t)product;
+      carry = product >> 32;
+    }
+    if (carry) {
+      limb[used++] = (uint32_t)carry;
+    }
+  }
+  const unsigned length =
+      (unsigned)(used - 1) * 32 + (32 - (unsigned)__builtin_clz(limb[used - 1]));
+  return length <= p;
+}
+
+/* 2^(i / n) for 0 <= i <= n, to about an ulp of double: bisection on y in [1, 2] with y^n by
+ * repeated multiplication. Only a starting point for the exact search below. */
+static double root_estimate(unsigned i, unsigned n) {
+  double target = 1.0, low = 1.0, high = 2.0;
+  for (unsigned k = 0; k < i; k++) {
+    target *= 2.0;
+  }
+  for (int step = 0; step < 60; step++) {
+    const double mid = (low + high) / 2.0;
+    double power = 1.0;
+    for (unsigned k = 0; k < n; k++) {
+      power *= mid;
+    }
+    if (power < target) {
+      low = mid;
+    } else {
+      high = mid;
+    }
+  }
+  return low;
+}
+
+/* floor(2^(i / n) * 2^23) for 0 < i < n, where 2^(i/n) is irrational: the largest c with
+ * c^n < 2^(i + 23 n). */
+static uint32_t floor_root(unsigned i, unsigned n) {
+  uint32_t c = (uint32_t)(root_estimate(i, n) * (double)ONE);
+  while (!power_below(c, n, i + 23 * n)) {
+    c--;
+  }
+  while (power_below(c + 1, n, i + 23 * n)) {
+    c++;
+  }
+  return c;
+}
+
+static void build_tables(lb_lns_tables *t, unsigned gamma) {
+  memset(t, 0, sizeof *t);
+  t->gamma = gamma;
+  t->level[0] = ONE;
+  t->level[gamma] = 2 * ONE;
+  for (unsigned j = 1; j < gamma; j++) {
+    /* Nearest: up when 2^(j/gamma) * 2^23 > q + 1/2, i.e. (2q + 1)^gamma < 2^(j + 24 gamma). */
+    const uint32_t q = floor_root(j, gamma);
+    t->level[j] = q + power_below(2 * q + 1, gamma, j + 24 * gamma);
+  }
+  for (unsigned j = 0; j < gamma; j++) {
+    t->midpoint[j] = floor_root(2 * j + 1, 2 * gamma) + 1;
+  }
+  /* Levels and midpoints are more than 2^23 (2^(1/64) - 1) > 2^16 apart: one per bucket at most. */
+  for (unsigned b = 0; b < LB_LNS_BUCKETS; b++) {
+    const uint32_t start = (uint32_t)b << BUCKET_SHIFT, end = start + (UINT32_C(1) << BUCKET_SHIFT);
+    t->nearest_threshold[b] = ONE;
+    t->floor_threshold[b] = ONE;
+    for (unsigned j = 0; j < gamma; j++) {
+      const uint32_t m = t->midpoint[j] - ONE;
+      t->nearest_base[b] += m < start;
+      if (m >= start && m < end) {
+        t->nearest_threshold[b] = m;
+      }
+    }
+    for (unsigned j = 1; j < gamma; j++) {
+      const uint32_t m = t->level[j] - ONE;
+      t->floor_base[b] += m < start;
+      if (m >= start && m < end) {
+        t->floor_threshold[b] = m;
+      }
+    }
+  }
+}
+
+static struct {
+  pthread_mutex_t lock;
+  atomic_int ready[LB_LNS_MAX_GAMMA + 1];
+  lb_lns_tables tables[LB_LNS_MAX_GAMMA + 1];
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+const lb_lns_tables *lb_lns_tables_of(unsigned gamma) {
+  if (gamma < 1 || gamma > LB_LNS_MAX_GAMMA) {
+    return NULL;
+  }
+  if (!atomic_load_explicit(&cache.ready[gamma], memory_order_acquire)) {
+    pthread_mutex_lock(&cache.lock);
+    if (!atomic_load_explicit(&cache.ready[gamma], memory_order_relaxed)) {
+      build_tables(&cache.tables[gamma], gamma);
+      atomic_store_explicit(&cache.ready[gamma], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&cache.lock);
+  }
+  return &cache.tables[gamma];
+}
+
+static int format_is_valid(const lb_lns_format *format) {
+  if (format == NULL || format->bits < MIN_BITS || format->bits > MAX_BITS || format->gamma < 1 ||
+      format->gamma > LB_LNS_MAX_GAMMA) {
+    return 0;
+  }
+  const int64_t gamma = format->gamma, largest = (INT64_C(1) << (format->bits - 1)) - 1;
+  return 1 + (int64_t)format->offset >= -126 * gamma &&
+         largest + (int64_t)format->offset <= 128 * gamma - 1;
+}
+
+size_t lb_lns_code_bytes(const lb_lns_format *format) {
+  return !format_is_valid(format) ? 0 : format->bits <= 8 ? 1 : 2;
+}
+
+static int code_of(const lb_lns_format *format) {
+  return format->bits <= 8 ? LB_LNS_CODE_U8 : LB_LNS_CODE_U16;
+}
+
+size_t lb_lns_kernel_count(void) { return lb_registry_quantize_lns_count; }
+
+const lb_lns_kernel_info *lb_lns_kernel_at(size_t index) {
+  return index < lb_registry_quantize_lns_count ? &lb_registry_quantize_lns[index] : NULL;
+}
+
+const lb_lns_kernel_info *lb_lns_select(int source, int code) {
+  const lb_lns_kernel_info *generic = NULL;
+  for (size_t i = 0; i < lb_registry_quantize_lns_count; i++) {
+    const lb_lns_kernel_info *kernel = &lb_registry_quantize_lns[i];
+    if (kernel->source != source || kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
+      continue;
+    }
+    if (strcmp(kernel->isa, "generic") != 0) {
+      return kernel;
+    }
+    if (generic == NULL) {
+      generic = kernel;
+    }
+  }
+  return generic;
+}
+
+size_t lb_lns_madam_kernel_count(void) { return lb_registry_update_lns_madam_count; }
+
+const lb_lns_madam_kernel_info *lb_lns_madam_kernel_at(size_t index) {
+  return index < lb_registry_update_lns_madam_count ? &lb_registry_update_lns_madam[index] : NULL;
+}
+
+const lb_lns_madam_kernel_info *lb_lns_madam_select(int code) {
+  const lb_lns_madam_kernel_info *generic = NULL;
+  for (size_t i = 0; i < lb_registry_update_lns_madam_count; i++) {
+    const lb_lns_madam_kernel_info *kernel = &lb_registry_update_lns_madam[i];
+    if (kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
+      continue;
+    }
+    if (strcmp(kernel->isa, "generic") != 0) {
+      return kernel;
+    }
+    if (generic == NULL) {
+      generic = kernel;
+    }
+  }
+  return generic;
+}
+
+static lb_status quantize(const lb_lns_format *format, int source, unsigned shift,
+                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                          uint64_t first_index, size_t count, const void *in, void *codes) {
+  if (!format_is_valid(format) || in == NULL || codes == NULL || count == 0 || shift > MAX_SHIFT ||
+      (rounding != LB_ROUND_NEAREST && rounding != LB_ROUND_STOCHASTIC)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  const lb_lns_kernel_info *kernel = lb_lns_select(source, code_of(format));
+  if (kernel == NULL) {
+    return LB_NO_KERNEL;
+  }
+  const lb_quantize_lns_args args = {.bits = format->bits,
+                                     .offset = format->offset,
+                                     .shift = shift,
+                                     .rounding = rounding,
+                                     .seed = seed,
+                                     .stream = stream,
+                                     .tables = lb_lns_tables_of(format->gamma)};
+  kernel->fn(count, in, first_index, codes, &args);
+  return LB_OK;
+}
+
+lb_status lb_quantize_lns(const lb_lns_format *format, lb_rounding rounding, uint64_t seed,
+                          uint64_t stream, uint64_t first_index, size_t count, const float *x,
+                          void *codes) {
+  return quantize(format, LB_LNS_SOURCE_F32, 0, rounding, seed, stream, first_index, count, x,
+                  codes);
+}
+
+lb_status lb_quantize_lns_i32(const lb_lns_format *format, unsigned s, lb_rounding rounding,
+                              uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
+                              const int32_t *acc, void *codes) {
+  return quantize(format, LB_LNS_SOURCE_I32, s, rounding, seed, stream, first_index, count, acc,
+                  codes);
+}
+
+lb_status lb_quantize_lns_i64(const lb_lns_format *format, unsigned s, lb_rounding rounding,
+                              uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
+                              const int64_t *acc, void *codes) {
+  return quantize(format, LB_LNS_SOURCE_I64, s, rounding, seed, stream, first_index, count, acc,
+                  codes);
+}
+
+lb_status lb_lns_decode(const lb_lns_format *format, size_t count, const void *codes, float *y) {
+  if (!format_is_valid(format) || codes == NULL || y == NULL || count == 0) {
+    return LB_INVALID_ARGUMENT;
+  }
+  const lb_lns_tables *t = lb_lns_tables_of(format->gamma);
+  const int32_t gamma = (int32_t)format->gamma;
+  const uint32_t sign_shift = format->bits - 1, largest = (UINT32_C(1) << sign_shift) - 1;
+  const int narrow = format->bits <= 8;
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t code = narrow ? ((const uint8_t *)codes)[i] : ((const uint16_t *)codes)[i];
+    const uint32_t sign = ((code >> sign_shift) & 1u) << 31, f = code & largest;
+    uint32_t bits = sign;
+    if (f != 0) {
+      /* 2^(k / gamma) = 2^e * 2^(j / gamma), k = f + e0 = gamma * e + j, 0 <= j < gamma. */
+      const int32_t k = (int32_t)f + format->offset;
+      const int32_t e = (k >= 0 ? k : k - gamma + 1) / gamma, j = k - e * gamma;
+      bits |= (uint32_t)(e + 127) << 23 | (t->level[j] - ONE);
+    }
+    memcpy(&y[i], &bits, sizeof bits);
+  }
+  return LB_OK;
+}
+
+lb_status lb_lns_madam_update(const lb_lns_format *format, const lb_lns_madam_params *params,
+                              uint64_t first_index, size_t count, void *codes, float *v,
+                              const float *g) {
+  if (!format_is_valid(format) || params == NULL || codes == NULL || v == NULL || g == NULL ||
+      count == 0 ||
+      (params->rounding != LB_ROUND_NEAREST && params->rounding != LB_ROUND_STOCHASTIC)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  /* Written so that NaN fails each test. */
+  if (!(params->eta >= 0.0f && (double)params->eta * format->gamma <= 65536.0) ||
+      !(params->beta >= 0.0f && params->beta <= 1.0f)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  const lb_lns_madam_kernel_info *kernel = lb_lns_madam_select(code_of(format));
+  if (kernel == NULL) {
+    return LB_NO_KERNEL;
+  }
+  const lb_lns_madam_args args = {.bits = format->bits,
+                                  .gamma = format->gamma,
+                                  .eta = params->eta,
+                                  .beta = params->beta,
+                                  .rounding = params->rounding,
+                                  .seed = params->seed,
+                                  .stream = params->stream};
+  return kernel->fn(count, codes, v, g, first_index, &args) ? LB_BAD_GRADIENT : LB_OK;
+}
