@@ -141,7 +141,7 @@ static const lb_gen_key pack_keys[] = {
 
 static const char *const pack_codes[] = {"CODE", NULL};
 
-/* pack-indirect, pack-quantize and pack-transposed gather K chunks for the ISA's own pack kernel. */
+/* pack-indirect, pack-quantize and pack-transposed hand K chunks to the ISA's own pack kernel. */
 static const lb_gen_derived gather_derives[] = {
     {"PACK", "pack code=${CODE} rows=${R} kblock=${KBLOCK}"},
     {NULL, NULL},

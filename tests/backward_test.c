@@ -12,6 +12,7 @@
  *   threads     1 and 2 threads give the same, exact results; set_weights repacks
  *   invalid     every bad argument: LB_INVALID_ARGUMENT (LB_NO_KERNEL where no kernel exists),
  *               nothing set or written */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,7 +662,7 @@ static int part_invalid(void) {
   d = good, d.forward.in_h = 1, d.forward.pad_top = d.forward.pad_bottom = 0,
   expect_invalid(d, p.w_data, "input smaller than the kernel");
   d = good, d.forward.a_zero_point = 4, expect_invalid(d, p.w_data, "zero point out of range");
-  d = good, d.forward.in_c = (size_t)1 << 62, expect_invalid(d, p.w_data, "sizes overflow");
+  d = good, d.forward.in_c = SIZE_MAX / 4, expect_invalid(d, p.w_data, "sizes overflow");
   /* The forward's output stage is not read: an invalid one does not matter. */
   d = good, d.forward.output = (lb_output_kind)9;
   lb_conv2d_backward *unread = NULL;

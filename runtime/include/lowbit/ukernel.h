@@ -139,8 +139,9 @@ typedef struct lb_gemm_kernel_info {
   lb_pack_fn pack_a, pack_w;
   lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
   lb_pack_quantize_fn pack_a_quantize; /* A panels from float runs through pointers */
-  lb_pack_transposed_fn pack_a_transposed; /* A panels from a K-major source */
-  lb_pack_transposed_fn pack_w_transposed; /* W panels from a K-major source */
+  /* A and W panels from a K-major source (the backward products, lowbit/backward.h). */
+  lb_pack_transposed_fn pack_a_transposed;
+  lb_pack_transposed_fn pack_w_transposed;
 } lb_gemm_kernel_info;
 
 
