@@ -35,7 +35,6 @@ struct lb_conv2d_backward {
   int dx64, dw64; /* the output types of dX and dW */
   int da64;       /* the type of dA, the dX GEMM's sums over Ng */
   int identity;   /* col2im is the identity: dA is dX */
-  size_t overlap; /* the most taps that reach one input pixel */
   size_t x_bytes, dy_bytes, w_bytes;
   /* dX: units of dx_unit_rows rows and dx_unit_columns columns of a group's dA, over images in
    * chunks of da_images; W^T of group g: wt_panels panels from wt_packed + g * wt_group_bytes. */
@@ -318,7 +317,6 @@ lb_status lb_conv2d_backward_create(const lb_conv2d_backward_desc *desc, const v
       .da64 = lb_output_type(desc->dy, forward.w, geometry.group_out_c) == LB_OUT_INT64,
       .identity = geometry.taps == 1 && geometry.stride_h == 1 && geometry.stride_w == 1 &&
                   !geometry.padded,
-      .overlap = overlap,
       .x_bytes = lb_element_bytes(forward.a),
       .dy_bytes = lb_element_bytes(desc->dy),
       .w_bytes = lb_element_bytes(forward.w)};
