@@ -115,6 +115,8 @@ static const lb_gen_derived gemm_derives[] = {
     {"PACK_W", "pack code=${W_CODE} rows=${NR} kblock=${KBLOCK}"},
     {"PACK_A_INDIRECT", "pack-indirect code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
     {"PACK_A_QUANTIZE", "pack-quantize code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
+    {"PACK_A_TRANSPOSED", "pack-transposed code=${A_CODE} rows=${MR} kblock=${KBLOCK}"},
+    {"PACK_W_TRANSPOSED", "pack-transposed code=${W_CODE} rows=${NR} kblock=${KBLOCK}"},
     {NULL, NULL},
 };
 
@@ -139,7 +141,7 @@ static const lb_gen_key pack_keys[] = {
 
 static const char *const pack_codes[] = {"CODE", NULL};
 
-/* pack-indirect and pack-quantize gather K chunks for the ISA's own pack kernel. */
+/* pack-indirect, pack-quantize and pack-transposed hand K chunks to the ISA's own pack kernel. */
 static const lb_gen_derived gather_derives[] = {
     {"PACK", "pack code=${CODE} rows=${R} kblock=${KBLOCK}"},
     {NULL, NULL},
@@ -299,7 +301,8 @@ static const lb_gen_op ops[] = {
             ".kblock = ${KBLOCK}, .a_format = ${A_CODE_ENUM}, .w_format = ${W_CODE_ENUM}, "
             ".max_abs_product = INT64_C(${MAX_ABS_PRODUCT}), .ukernel = ${NAME}, "
             ".pack_a = ${PACK_A}, .pack_w = ${PACK_W}, .pack_a_indirect = ${PACK_A_INDIRECT}, "
-            ".pack_a_quantize = ${PACK_A_QUANTIZE}},",
+            ".pack_a_quantize = ${PACK_A_QUANTIZE}, .pack_a_transposed = ${PACK_A_TRANSPOSED}, "
+            ".pack_w_transposed = ${PACK_W_TRANSPOSED}},",
     },
     {
         .name = "pack",
@@ -331,6 +334,17 @@ static const lb_gen_op ops[] = {
         .header_template = "common/pack-quantize.h.in",
         .code_variables = pack_codes,
         .name_format = "lb_pack_quantize_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
+        .derives = gather_derives,
+    },
+    {
+        .name = "pack-transposed",
+        .summary = "packs panel rows that are columns of a K-major source (backward products)",
+        .keys = pack_keys,
+        .check = pack_check,
+        .source_template = "common/pack-transposed.c.in",
+        .header_template = "common/pack-transposed.h.in",
+        .code_variables = pack_codes,
+        .name_format = "lb_pack_transposed_${CODE}_${R}r_k${KBLOCK}${SCHEDULE}__${ISA}",
         .derives = gather_derives,
     },
     {

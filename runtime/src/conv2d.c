@@ -94,7 +94,7 @@ static int lb_input_is_valid(const lb_conv2d_desc *desc) {
   return zero >= -((int64_t)1 << (desc->a.bits - 1)) && zero < ((int64_t)1 << (desc->a.bits - 1));
 }
 
-static int lb_conv2d_desc_is_valid(const lb_conv2d_desc *desc, lb_conv_geometry *g) {
+int lb_conv2d_desc_is_valid(const lb_conv2d_desc *desc, lb_conv_geometry *g) {
   return lb_conv_geometry_init(desc, g) && lb_operand_is_valid(desc->a) &&
          lb_operand_is_valid(desc->w) && lb_input_is_valid(desc) &&
          (desc->strategy == LB_AUTO || desc->strategy == LB_BITSERIAL ||

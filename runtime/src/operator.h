@@ -77,6 +77,9 @@ struct lb_conv2d {
   size_t slot_bytes, slot_a_sums, slot_scratch, slot_tile;
 };
 
+/* Whether lb_conv2d_create accepts the descriptor (conv2d.c); if so, *g is its shape. */
+int lb_conv2d_desc_is_valid(const lb_conv2d_desc *desc, lb_conv_geometry *g);
+
 /* Creates the operator of a valid descriptor whose shape is `geometry`. */
 lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry *geometry,
                              const void *weights, lb_operator **op);

@@ -81,6 +81,15 @@ typedef void (*lb_pack_quantize_fn)(size_t rows, size_t segments, size_t segment
                                     const float *const *pointers, void *panel, int64_t *code_sums,
                                     const lb_pack_args *args, const lb_quantize_args *quantize);
 
+/* Packs rows [0, rows) (rows <= R) of a K-major source into the panel that lb_pack_fn writes for
+ * the same rows stored row-major: the value of row r at K index j is element first_row + r of
+ * the run at columns[j] (a column of the row-major matrix, e.g. one row of dY for dY^T, or one
+ * input pixel's channels for an im2col^T), for j in [0, k). Used by the backward products
+ * (lowbit/backward.h), so that no transposed copy is made. */
+typedef void (*lb_pack_transposed_fn)(size_t rows, size_t k, const void *const *columns,
+                                      size_t first_row, void *panel, int64_t *code_sums,
+                                      const lb_pack_args *args);
+
 /* How a quantizer rounds (docs/design.md, sections 14 and 15). */
 typedef enum lb_rounding { LB_ROUND_NEAREST = 0, LB_ROUND_STOCHASTIC = 1 } lb_rounding;
 
@@ -130,6 +139,9 @@ typedef struct lb_gemm_kernel_info {
   lb_pack_fn pack_a, pack_w;
   lb_pack_indirect_fn pack_a_indirect; /* A panels from runs through pointers */
   lb_pack_quantize_fn pack_a_quantize; /* A panels from float runs through pointers */
+  /* A and W panels from a K-major source (the backward products, lowbit/backward.h). */
+  lb_pack_transposed_fn pack_a_transposed;
+  lb_pack_transposed_fn pack_w_transposed;
 } lb_gemm_kernel_info;
 
 
