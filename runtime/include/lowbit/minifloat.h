@@ -52,10 +52,10 @@ lb_status lb_quantize_minifloat_codes(const lb_minifloat_format *format, lb_roun
 
 /* Wide integer accumulators: acc[i] with s extra fraction bits (s in 0..62) stands for
  * acc[i] * 2^-s, and is rounded to the format once, in exact integer arithmetic (a detour through
- * float would round twice): to nearest with ties to even, or up with probability the dropped
- * fraction (the low bits of the element's random bits, below 2^-63 of a step off when more than
- * 63 bits are dropped: never, since s <= 62). Subnormals and saturation to the largest finite
- * value are as for floats; 0 gives +0, a negative value that rounds to 0 gives -0. The _codes
+ * float would round twice): to nearest with ties to even (the even code), or up with probability
+ * exactly the dropped fraction (at most 63 bits are dropped, against as many low bits of the
+ * element's random bits). Subnormals and saturation to the largest finite value are as for
+ * floats; 0 gives +0, a negative value that rounds to 0 gives -0. The _codes
  * forms write codes as lb_quantize_minifloat_codes does; LB_INVALID_ARGUMENT also for s > 62. */
 lb_status lb_quantize_minifloat_i32(const lb_minifloat_format *format, unsigned s,
                                     lb_rounding rounding, uint64_t seed, uint64_t stream,
