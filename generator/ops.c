@@ -174,6 +174,12 @@ static const lb_gen_key minifloat_keys[] = {
      .variable = "OUTPUT",
      .choices = "float u8 u16",
      .help = "float (the rounded float32 values) or codes: u8 (e + m + 1 <= 8) or u16"},
+    {.name = "source",
+     .parse = lb_gen_parse_choice,
+     .variable = "SOURCE",
+     .fallback = "f32",
+     .choices = "f32 i32 i64",
+     .help = "element read: f32 (float) or an i32 or i64 accumulator with s fraction bits"},
     {.name = NULL},
 };
 
@@ -182,6 +188,9 @@ static const char *const minifloat_defaults[] = {
     " : OUTPUT == \"u8\" ? \"LB_MINIFLOAT_U8\" : \"LB_MINIFLOAT_U16\"",
     "OUTPUT_TYPE = OUTPUT == \"float\" ? \"uint32_t\" : OUTPUT == \"u8\" ? \"uint8_t\" : "
     "\"uint16_t\"",
+    "SOURCE_ENUM = SOURCE == \"f32\" ? \"LB_FIXED_SOURCE_F32\""
+    " : SOURCE == \"i32\" ? \"LB_FIXED_SOURCE_I32\" : \"LB_FIXED_SOURCE_I64\"",
+    "SOURCE_TYPE = SOURCE == \"f32\" ? \"float\" : SOURCE == \"i32\" ? \"int32_t\" : \"int64_t\"",
     NULL,
 };
 
@@ -363,16 +372,17 @@ static const lb_gen_op ops[] = {
     },
     {
         .name = "quantize-minifloat",
-        .summary = "rounds float32 to a minifloat (nearest even or stochastic): floats or codes",
+        .summary = "rounds float32 or an integer accumulator to a minifloat: floats or codes",
         .keys = minifloat_keys,
         .defaults = minifloat_defaults,
         .source_template = "common/quantize-minifloat.c.in",
         .header_template = "common/quantize-minifloat.h.in",
-        .name_format = "lb_quantize_minifloat_${OUTPUT}${SCHEDULE}__${ISA}",
+        .name_format = "lb_quantize_minifloat_${SOURCE == \"f32\" ? \"\" : SOURCE + \"_\"}"
+                       "${OUTPUT}${SCHEDULE}__${ISA}",
         .registry = "lb_registry_quantize_minifloat",
         .registry_type = "lb_minifloat_kernel_info",
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .output = ${OUTPUT_ENUM}, "
-                        ".ukernel = ${NAME}},",
+                        ".ukernel = ${NAME}, .source = ${SOURCE_ENUM}},",
     },
     {
         .name = "update-sgd",

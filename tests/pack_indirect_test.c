@@ -2,11 +2,16 @@
  * as runs through pointers in scattered places (as an im2col indirection buffer gives them), must
  * give the same panel bytes and code sums, for run lengths below, at and above the K block and
  * for K across several gather chunks; and float runs through the quantizing pack must give the
- * panel of their values quantized by the test's own reference (support/quantize.c). */
+ * panel of their values quantized by the test's own reference (support/quantize.c); with
+ * stochastic rounding, the panel of the separately SR-quantized tensor (the test's formula of
+ * lowbit/ukernel.h, and for signed operands with zero point 0 lb_quantize_fixed_f32 itself), keyed
+ * by the element's index in the logical tensor from a first-row offset. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lowbit/fixed_point.h"
 #include "lowbit/lowbit.h"
 #include "support/operands.h"
 #include "support/quantize.h"
@@ -99,6 +104,98 @@ static int check_quantize(const lb_gemm_kernel_info *kernel, size_t rows, runs_s
   return ok;
 }
 
+/* The library's random bits (docs/design.md, section 13), written again from the formula. */
+static uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+static uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t index) {
+  const uint64_t g = 0x9e3779b97f4a7c15u;
+  return mix(mix(seed ^ mix(stream + g)) + (index + 1) * g);
+}
+
+/* Stochastic rounding as lb_quantize_args documents it. */
+static int32_t sr_reference(float x, const lb_quantize_args *q, uint64_t index) {
+  const double low = (double)q->min_value - q->zero_point,
+               high = (double)q->max_value - q->zero_point;
+  double t = (double)x / q->scale;
+  t = isnan(t) ? 0.0 : fmin(fmax(t, low), high);
+  const double u = ldexp((double)(random_bits(q->seed, q->stream, index) >> 32), -32);
+  const double v = floor(t + u) + q->zero_point;
+  return (int32_t)fmin(fmax(v, q->min_value), q->max_value);
+}
+
+/* The stochastic quantizing pack of float runs (rows first_row.. of a logical tensor) against the
+ * contiguous pack of the separately SR-quantized values. */
+static int check_quantize_stochastic(const lb_gemm_kernel_info *kernel, size_t rows,
+                                     runs_shape shape, const lb_pack_args *args, lb_operand op,
+                                     const void **pointers, unsigned char *matrix,
+                                     unsigned char *direct, unsigned char *indirect,
+                                     size_t panel_bytes, uint64_t *rng) {
+  if (op.encoding == LB_BIPOLAR) {
+    return 1; /* the sign: nothing to round */
+  }
+  const size_t k = shape.segments * shape.segment_length;
+  const uint64_t first_row = 5 + (*rng >> 60);
+  const lb_quantize_args q = {.scale = 0.25f,
+                              .zero_point = op.encoding == LB_UNSIGNED ? 3 : 0,
+                              .min_value = (int32_t)lb_test_min_value(op),
+                              .max_value = (int32_t)lb_test_max_value(op),
+                              .rounding = LB_ROUND_STOCHASTIC,
+                              .seed = 17,
+                              .stream = 4,
+                              .first_row = first_row};
+  float *floats = malloc(rows * k * sizeof *floats);
+  int16_t *fixed = malloc(rows * k * sizeof *fixed);
+  if (floats == NULL || fixed == NULL) {
+    fprintf(stderr, "FAIL %s: out of memory\n", kernel->name);
+    free(floats);
+    free(fixed);
+    return 0;
+  }
+  for (size_t i = 0; i < rows * k; i++) {
+    floats[i] = lb_test_random_float(q.scale, q.zero_point, op, rng);
+    lb_test_store_value(matrix, i, sr_reference(floats[i], &q, first_row * k + i), op);
+  }
+  int ok = 1;
+  if (op.encoding == LB_SIGNED) {
+    /* The library's own SR quantizer gives the same values: <bits, 2> is scale 2^-2. */
+    const lb_fixed_format format = {op.bits, 2};
+    ok = lb_quantize_fixed_f32(&format, LB_ROUND_STOCHASTIC, q.seed, q.stream, first_row * k,
+                               rows * k, floats, fixed, 1) == LB_OK;
+    for (size_t i = 0; ok && i < rows * k; i++) {
+      const int32_t v = op.bits <= 8 ? ((int8_t *)fixed)[i] : fixed[i];
+      ok = v == sr_reference(floats[i], &q, first_row * k + i);
+    }
+    if (!ok) {
+      fprintf(stderr, "FAIL %s: lb_quantize_fixed_f32 differs from the SR formula\n", kernel->name);
+    }
+  }
+  const float **runs = (const float **)pointers;
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t s = 0; s < shape.segments; s++) {
+      runs[r * shape.segments + s] = floats + r * k + s * shape.segment_length;
+    }
+  }
+  int64_t direct_sums[64], quantized_sums[64];
+  memset(direct, 0xa5, panel_bytes);
+  memset(indirect, 0x5a, panel_bytes);
+  kernel->pack_a(rows, k, matrix, k, direct, direct_sums, args);
+  kernel->pack_a_quantize(rows, shape.segments, shape.segment_length, runs, indirect,
+                          quantized_sums, args, &q);
+  if (memcmp(direct, indirect, panel_bytes) != 0 ||
+      memcmp(direct_sums, quantized_sums, rows * sizeof direct_sums[0]) != 0) {
+    fprintf(stderr,
+            "FAIL %s: rows %zu, %zu float runs of %zu: stochastic quantizing pack differs\n",
+            kernel->name, rows, shape.segments, shape.segment_length);
+    ok = 0;
+  }
+  free(floats);
+  free(fixed);
+  return ok;
+}
+
 /* 1 when the indirect pack of `rows` rows matches the contiguous one. */
 static int check_case(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape shape,
                       uint64_t *rng) {
@@ -138,6 +235,8 @@ static int check_case(const lb_gemm_kernel_info *kernel, size_t rows, runs_shape
     }
     ok = ok && check_quantize(kernel, rows, shape, &args, op, pointers, matrix, direct, indirect,
                               panel_bytes, rng);
+    ok = ok && check_quantize_stochastic(kernel, rows, shape, &args, op, pointers, matrix, direct,
+                                         indirect, panel_bytes, rng);
   } else {
     fprintf(stderr, "FAIL %s: out of memory\n", kernel->name);
   }

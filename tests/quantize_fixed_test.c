@@ -404,48 +404,49 @@ static void part_invalid(void) {
   int16_t q[2] = {7, 7};
   const lb_fixed_format ok = {8, 4}, wl1 = {1, 0}, wl17 = {17, 0}, fl33 = {8, 33}, fl_33 = {8, -33},
                         low = {2, -32}, high = {16, 32};
-  expect(lb_quantize_fixed_f32(NULL, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(NULL, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "NULL format");
-  expect(lb_quantize_fixed_f32(&ok, LB_ROUND_NEAREST, 0, 0, 0, 1, NULL, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&ok, LB_ROUND_NEAREST, 0, 0, 0, 1, NULL, q, 1), LB_INVALID_ARGUMENT,
          "NULL x");
-  expect(lb_quantize_fixed_f32(&ok, LB_ROUND_NEAREST, 0, 0, 0, 1, x, NULL), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&ok, LB_ROUND_NEAREST, 0, 0, 0, 1, x, NULL, 1), LB_INVALID_ARGUMENT,
          "NULL q");
-  expect(lb_quantize_fixed_f32(&wl1, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&wl1, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "wl 1");
-  expect(lb_quantize_fixed_f32(&wl17, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&wl17, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "wl 17");
-  expect(lb_quantize_fixed_f32(&fl33, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&fl33, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "fl 33");
-  expect(lb_quantize_fixed_f32(&fl_33, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&fl_33, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "fl -33");
-  expect(lb_quantize_fixed_f32(&ok, (lb_rounding)2, 0, 0, 0, 1, x, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_f32(&ok, (lb_rounding)2, 0, 0, 0, 1, x, q, 1), LB_INVALID_ARGUMENT,
          "rounding 2");
-  expect(lb_quantize_fixed_i32(8, 63, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_i32(8, 63, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q, 1), LB_INVALID_ARGUMENT,
          "i32 s 63");
-  expect(lb_quantize_fixed_i64(0, 0, LB_ROUND_NEAREST, 0, 0, 0, 1, a64, q), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_fixed_i64(0, 0, LB_ROUND_NEAREST, 0, 0, 0, 1, a64, q, 1), LB_INVALID_ARGUMENT,
          "i64 wl 0");
-  expect(lb_quantize_fixed_i64(8, 63, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, a64, q), LB_INVALID_ARGUMENT,
-         "i64 s 63");
+  expect(lb_quantize_fixed_i64(8, 63, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, a64, q, 1),
+         LB_INVALID_ARGUMENT, "i64 s 63");
   if (q[0] != 7 || q[1] != 7) {
     fprintf(stderr, "FAIL invalid: a refused call wrote codes\n");
     failures++;
   }
   /* NaN (of either sign) is 0 in both roundings; the bounds of every range are accepted. */
   for (int rounding = 0; rounding < 2; rounding++) {
-    expect(lb_quantize_fixed_f32(&high, (lb_rounding)rounding, 1, 2, 3, 2, x, q), LB_OK, "NaN");
+    expect(lb_quantize_fixed_f32(&high, (lb_rounding)rounding, 1, 2, 3, 2, x, q, 1), LB_OK, "NaN");
     if (q[0] != 0 || q[1] != 0) {
       fprintf(stderr, "FAIL NaN: codes %d %d, expected 0\n", q[0], q[1]);
       failures++;
     }
   }
   int8_t q8[1];
-  expect(lb_quantize_fixed_f32(&low, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q8), LB_OK, "<2,-32>");
-  expect(lb_quantize_fixed_i32(2, 0, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q8), LB_OK, "i32 s 0");
-  expect(lb_quantize_fixed_i64(16, 62, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, a64, q), LB_OK, "i64 s 62");
-  expect(lb_quantize_fixed_i32(8, 2, LB_ROUND_NEAREST, 0, 0, 0, 0, a32, q8), LB_OK, "count 0");
+  expect(lb_quantize_fixed_f32(&low, LB_ROUND_NEAREST, 0, 0, 0, 1, x, q8, 1), LB_OK, "<2,-32>");
+  expect(lb_quantize_fixed_i32(2, 0, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q8, 1), LB_OK, "i32 s 0");
+  expect(lb_quantize_fixed_i64(16, 62, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, a64, q, 1), LB_OK,
+         "i64 s 62");
+  expect(lb_quantize_fixed_i32(8, 2, LB_ROUND_NEAREST, 0, 0, 0, 0, a32, q8, 1), LB_OK, "count 0");
   /* 5 / 4 = 1.25 to 1, written as int8 for wl 8 (the API picks the narrowest code). */
   q8[0] = 0;
-  expect(lb_quantize_fixed_i32(8, 2, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q8), LB_OK, "i32 s 2");
+  expect(lb_quantize_fixed_i32(8, 2, LB_ROUND_NEAREST, 0, 0, 0, 1, a32, q8, 1), LB_OK, "i32 s 2");
   if (q8[0] != 1) {
     fprintf(stderr, "FAIL i32: 5 / 4 gives %d, expected 1\n", q8[0]);
     failures++;

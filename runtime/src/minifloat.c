@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "chunked.h"
 #include "registry.h"
 
 static int format_is_valid(const lb_minifloat_format *format) {
@@ -26,11 +27,11 @@ const lb_minifloat_kernel_info *lb_minifloat_kernel_at(size_t index) {
                                                       : NULL;
 }
 
-const lb_minifloat_kernel_info *lb_minifloat_select(int output) {
+const lb_minifloat_kernel_info *lb_minifloat_select(int source, int output) {
   const lb_minifloat_kernel_info *generic = NULL;
   for (size_t i = 0; i < lb_registry_quantize_minifloat_count; i++) {
     const lb_minifloat_kernel_info *kernel = &lb_registry_quantize_minifloat[i];
-    if (kernel->output != output || !lb_cpu_has_isa(kernel->isa)) {
+    if (kernel->source != source || kernel->output != output || !lb_cpu_has_isa(kernel->isa)) {
       continue;
     }
     if (strcmp(kernel->isa, "generic") != 0) {
@@ -43,41 +44,103 @@ const lb_minifloat_kernel_info *lb_minifloat_select(int output) {
   return generic;
 }
 
-static lb_status quantize(const lb_minifloat_format *format, lb_rounding rounding, uint64_t seed,
-                          uint64_t stream, uint64_t first_index, size_t count, const float *x,
-                          void *y, int output) {
-  if (!format_is_valid(format) || x == NULL || y == NULL || count == 0 ||
+/* One kernel call per chunk, at the chunk's first element index. */
+typedef struct lb_minifloat_work {
+  const lb_minifloat_kernel_info *kernel;
+  lb_minifloat_params params;
+  uint64_t first_index;
+  const unsigned char *in;
+  unsigned char *out;
+  size_t in_bytes, out_bytes;
+} lb_minifloat_work;
+
+static void quantize_chunk(void *context, size_t first, size_t count) {
+  const lb_minifloat_work *work = context;
+  work->kernel->ukernel(count, work->in + first * work->in_bytes, work->first_index + first,
+                        work->out + first * work->out_bytes, &work->params);
+}
+
+enum { MAX_SHIFT = 62 };
+
+/* codes: the format's codes, else the float32 view. */
+static lb_status quantize(const lb_minifloat_format *format, int source, unsigned shift,
+                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                          uint64_t first_index, size_t count, const void *x, void *y, int codes,
+                          unsigned threads) {
+  if (!format_is_valid(format) || x == NULL || y == NULL || count == 0 || shift > MAX_SHIFT ||
       (rounding != LB_ROUND_NEAREST && rounding != LB_ROUND_STOCHASTIC)) {
     return LB_INVALID_ARGUMENT;
   }
-  const lb_minifloat_kernel_info *kernel = lb_minifloat_select(output);
+  const size_t bytes = codes ? lb_minifloat_code_bytes(format) : sizeof(float);
+  if (bytes == 0) {
+    return LB_INVALID_ARGUMENT;
+  }
+  const int output = !codes ? LB_MINIFLOAT_FLOAT : bytes == 1 ? LB_MINIFLOAT_U8 : LB_MINIFLOAT_U16;
+  const lb_minifloat_kernel_info *kernel = lb_minifloat_select(source, output);
   if (kernel == NULL) {
     return LB_NO_KERNEL;
   }
-  const lb_minifloat_params params = {.exponent_bits = format->exponent_bits,
-                                      .mantissa_bits = format->mantissa_bits,
-                                      .rounding = rounding,
-                                      .seed = seed,
-                                      .stream = stream};
-  kernel->ukernel(count, x, first_index, y, &params);
+  const lb_minifloat_work work = {.kernel = kernel,
+                                  .params = {.exponent_bits = format->exponent_bits,
+                                             .mantissa_bits = format->mantissa_bits,
+                                             .rounding = rounding,
+                                             .seed = seed,
+                                             .stream = stream,
+                                             .shift = shift},
+                                  .first_index = first_index,
+                                  .in = x,
+                                  .out = y,
+                                  .in_bytes = source == LB_FIXED_SOURCE_I64 ? 8 : 4,
+                                  .out_bytes = bytes};
+  /* 64 elements: a whole number of vectors for every ISA. */
+  lb_chunked_for(threads, count, 64, quantize_chunk, (void *)&work);
   return LB_OK;
 }
 
 lb_status lb_quantize_minifloat(const lb_minifloat_format *format, lb_rounding rounding,
                                 uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                                const float *x, float *y) {
-  return quantize(format, rounding, seed, stream, first_index, count, x, y, LB_MINIFLOAT_FLOAT);
+                                const float *x, float *y, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_F32, 0, rounding, seed, stream, first_index, count, x, y,
+                  0, threads);
 }
 
 lb_status lb_quantize_minifloat_codes(const lb_minifloat_format *format, lb_rounding rounding,
                                       uint64_t seed, uint64_t stream, uint64_t first_index,
-                                      size_t count, const float *x, void *codes) {
-  const size_t bytes = lb_minifloat_code_bytes(format);
-  if (bytes == 0) {
-    return LB_INVALID_ARGUMENT;
-  }
-  return quantize(format, rounding, seed, stream, first_index, count, x, codes,
-                  bytes == 1 ? LB_MINIFLOAT_U8 : LB_MINIFLOAT_U16);
+                                      size_t count, const float *x, void *codes, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_F32, 0, rounding, seed, stream, first_index, count, x,
+                  codes, 1, threads);
+}
+
+lb_status lb_quantize_minifloat_i32(const lb_minifloat_format *format, unsigned s,
+                                    lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                    uint64_t first_index, size_t count, const int32_t *acc,
+                                    float *y, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_I32, s, rounding, seed, stream, first_index, count, acc,
+                  y, 0, threads);
+}
+
+lb_status lb_quantize_minifloat_i32_codes(const lb_minifloat_format *format, unsigned s,
+                                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                          uint64_t first_index, size_t count, const int32_t *acc,
+                                          void *codes, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_I32, s, rounding, seed, stream, first_index, count, acc,
+                  codes, 1, threads);
+}
+
+lb_status lb_quantize_minifloat_i64(const lb_minifloat_format *format, unsigned s,
+                                    lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                    uint64_t first_index, size_t count, const int64_t *acc,
+                                    float *y, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_I64, s, rounding, seed, stream, first_index, count, acc,
+                  y, 0, threads);
+}
+
+lb_status lb_quantize_minifloat_i64_codes(const lb_minifloat_format *format, unsigned s,
+                                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                          uint64_t first_index, size_t count, const int64_t *acc,
+                                          void *codes, unsigned threads) {
+  return quantize(format, LB_FIXED_SOURCE_I64, s, rounding, seed, stream, first_index, count, acc,
+                  codes, 1, threads);
 }
 
 /* The float32 bits of one code. Subnormal codes are normalized by shifting, not by the kernels'

@@ -21,9 +21,12 @@ void lb_pack_a_unit_indirect(const lb_operator *op, const lb_run_unit *unit, lb_
     unsigned char *packed = plan->a.packed + panel * plan->a.panel_bytes;
     int64_t *code_sums = plan->a.code_sums != NULL ? plan->a.code_sums + first : NULL;
     if (float_input) {
+      /* The panel's rows within the group's A: what keys stochastic rounding. */
+      lb_quantize_args quantize = op->quantize;
+      quantize.first_row = unit->first_row + first;
       op->kernel->pack_a_quantize(rows, taps, op->geometry.group_in_c,
                                   (const float *const *)(pointers + first * taps), packed,
-                                  code_sums, &plan->a.args, &op->quantize);
+                                  code_sums, &plan->a.args, &quantize);
     } else {
       op->kernel->pack_a_indirect(rows, taps, op->geometry.group_in_c, pointers + first * taps,
                                   packed, code_sums, &plan->a.args);

@@ -10,6 +10,10 @@
  * first_index + i) (docs/design.md, section 13): the codes depend on (seed, stream, the element's
  * index in the tensor) alone, the same on every target and for any split of a tensor into calls.
  *
+ * threads: 0 or 1 quantizes on the calling thread; more splits [0, count) into chunks over up to
+ * that many threads of liblowbit's pool (small calls stay on the calling thread). The codes are
+ * the same for every thread count.
+ *
  * Include this header on its own (lowbit/lowbit.h does not include it). */
 #ifndef LOWBIT_FIXED_POINT_H
 #define LOWBIT_FIXED_POINT_H
@@ -35,17 +39,17 @@ typedef struct lb_fixed_format {
  * writes nothing. */
 lb_status lb_quantize_fixed_f32(const lb_fixed_format *fmt, lb_rounding rounding, uint64_t seed,
                                 uint64_t stream, uint64_t first_index, size_t count, const float *x,
-                                void *q);
+                                void *q, unsigned threads);
 
 /* An accumulator acc with s extra fraction bits (s in 0..62) to wl bits: nearest
  * q = clamp((acc + 2^(s-1)) >> s) with ties to even, stochastic q = clamp((acc + (r & (2^s - 1)))
  * >> s), r = the element's random bits, >> arithmetic, computed without overflow for every acc. */
 lb_status lb_quantize_fixed_i32(unsigned wl, unsigned s, lb_rounding rounding, uint64_t seed,
                                 uint64_t stream, uint64_t first_index, size_t count,
-                                const int32_t *acc, void *q);
+                                const int32_t *acc, void *q, unsigned threads);
 lb_status lb_quantize_fixed_i64(unsigned wl, unsigned s, lb_rounding rounding, uint64_t seed,
                                 uint64_t stream, uint64_t first_index, size_t count,
-                                const int64_t *acc, void *q);
+                                const int64_t *acc, void *q, unsigned threads);
 
 /* The quantizers built into this library, in kernels.spec order (tests call each one). */
 size_t lb_quantize_fixed_kernel_count(void);

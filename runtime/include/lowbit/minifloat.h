@@ -8,7 +8,11 @@
  * ones, which decodes to that NaN. Rounding is to nearest, ties to even, or stochastic with the
  * random bits of (seed, stream, element index), the same on every target and for any chunking.
  * Values are written as float32 (the simulation view) or as codes sign | exponent | mantissa,
- * uint8_t when e + m + 1 <= 8, else uint16_t (up to 16 bits). */
+ * uint8_t when e + m + 1 <= 8, else uint16_t (up to 16 bits).
+ *
+ * threads: 0 or 1 rounds on the calling thread; more splits [0, count) into chunks over up to that
+ * many threads of liblowbit's pool (small calls stay on the calling thread). The output is the
+ * same for every thread count. */
 #ifndef LOWBIT_MINIFLOAT_H
 #define LOWBIT_MINIFLOAT_H
 
@@ -38,24 +42,48 @@ size_t lb_minifloat_code_bytes(const lb_minifloat_format *format);
  * LB_INVALID_ARGUMENT: a NULL pointer, a format out of range, an unknown rounding, count 0. */
 lb_status lb_quantize_minifloat(const lb_minifloat_format *format, lb_rounding rounding,
                                 uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                                const float *x, float *y);
+                                const float *x, float *y, unsigned threads);
 
 /* As lb_quantize_minifloat, writing the codes (lb_minifloat_code_bytes each) to codes;
  * LB_INVALID_ARGUMENT also for a format whose codes take more than 16 bits. */
 lb_status lb_quantize_minifloat_codes(const lb_minifloat_format *format, lb_rounding rounding,
                                       uint64_t seed, uint64_t stream, uint64_t first_index,
-                                      size_t count, const float *x, void *codes);
+                                      size_t count, const float *x, void *codes, unsigned threads);
+
+/* Wide integer accumulators: acc[i] with s extra fraction bits (s in 0..62) stands for
+ * acc[i] * 2^-s, and is rounded to the format once, in exact integer arithmetic (a detour through
+ * float would round twice): to nearest with ties to even (the even code), or up with probability
+ * exactly the dropped fraction (at most 63 bits are dropped, against as many low bits of the
+ * element's random bits). Subnormals and saturation to the largest finite value are as for
+ * floats; 0 gives +0, a negative value that rounds to 0 gives -0. The _codes
+ * forms write codes as lb_quantize_minifloat_codes does; LB_INVALID_ARGUMENT also for s > 62. */
+lb_status lb_quantize_minifloat_i32(const lb_minifloat_format *format, unsigned s,
+                                    lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                    uint64_t first_index, size_t count, const int32_t *acc,
+                                    float *y, unsigned threads);
+lb_status lb_quantize_minifloat_i32_codes(const lb_minifloat_format *format, unsigned s,
+                                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                          uint64_t first_index, size_t count, const int32_t *acc,
+                                          void *codes, unsigned threads);
+lb_status lb_quantize_minifloat_i64(const lb_minifloat_format *format, unsigned s,
+                                    lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                    uint64_t first_index, size_t count, const int64_t *acc,
+                                    float *y, unsigned threads);
+lb_status lb_quantize_minifloat_i64_codes(const lb_minifloat_format *format, unsigned s,
+                                          lb_rounding rounding, uint64_t seed, uint64_t stream,
+                                          uint64_t first_index, size_t count, const int64_t *acc,
+                                          void *codes, unsigned threads);
 
 /* The values of codes[0, count) as float32, exactly; code bits above the sign are ignored. */
 lb_status lb_minifloat_decode(const lb_minifloat_format *format, size_t count, const void *codes,
                               float *y);
 
 /* The minifloat kernels built into this library, in kernels.spec order, and the one the quantizers
- * use for an output (enum lb_minifloat_output) on this CPU: the first SIMD kernel it runs, else the
- * generic one; NULL if none is built. */
+ * use for a source (enum lb_fixed_source) and an output (enum lb_minifloat_output) on this CPU: the
+ * first SIMD kernel it runs, else the generic one; NULL if none is built. */
 size_t lb_minifloat_kernel_count(void);
 const lb_minifloat_kernel_info *lb_minifloat_kernel_at(size_t index);
-const lb_minifloat_kernel_info *lb_minifloat_select(int output);
+const lb_minifloat_kernel_info *lb_minifloat_select(int source, int output);
 
 #ifdef __cplusplus
 }

@@ -67,12 +67,20 @@ typedef void (*lb_pack_indirect_fn)(size_t rows, size_t segments, size_t segment
 
 /* How a quantizing pack turns a float x into a value v of the operand (docs/design.md, section 5):
  * v = clamp(round(x / scale) + zero_point, min_value, max_value), round to nearest with ties to
- * even; NaN reads as 0.0. Bipolar operands (bipolar = 1): v = x >= 0 ? +1 : -1 (NaN: +1). */
+ * even; NaN reads as 0.0. Bipolar operands (bipolar = 1): v = x >= 0 ? +1 : -1 (NaN: +1).
+ * rounding = LB_ROUND_STOCHASTIC (not bipolar; docs/design.md, section 14): t = x / scale in
+ * double, clamped to [min_value - zero_point, max_value - zero_point] (NaN: 0), then
+ * v = floor(t + u) + zero_point, u = (lb_random_bits(seed, stream, i) >> 32) * 2^-32 with i the
+ * element's index (first_row + r) * k + column in the logical row-major tensor of k columns:
+ * with scale 2^-fl and zero_point 0 the values of lb_quantize_fixed_f32 <wl, fl>. */
 typedef struct lb_quantize_args {
   float scale;
   int32_t zero_point;
   int32_t min_value, max_value;
   int bipolar;
+  int rounding; /* enum lb_rounding; 0 (nearest) for the operators' LB_INPUT_FLOAT */
+  uint64_t seed, stream;
+  uint64_t first_row; /* the logical row of the panel's row 0 */
 } lb_quantize_args;
 
 /* As lb_pack_indirect_fn, with float runs quantized on the way (one pass: no code buffer of the
@@ -153,16 +161,19 @@ enum lb_minifloat_output {
 };
 
 /* A minifloat with exponent_bits e (2..8) and mantissa_bits m (0..10), bias 2^(e-1) - 1, and how
- * to round to it; stochastic rounding draws lb_random_bits(seed, stream, element index). */
+ * to round to it; stochastic rounding draws lb_random_bits(seed, stream, element index). shift:
+ * for an integer source, its s extra fraction bits (0..62; the value is acc * 2^-s). */
 typedef struct lb_minifloat_params {
   unsigned exponent_bits, mantissa_bits;
   lb_rounding rounding;
   uint64_t seed, stream;
+  unsigned shift;
 } lb_minifloat_params;
 
-/* Rounds x[0, count), elements first_index .. first_index + count - 1 of their tensor, into
- * y[0, count): floats or codes as the kernel's output says. */
-typedef void (*lb_quantize_minifloat_fn)(size_t count, const float *x, uint64_t first_index,
+/* Rounds source[0, count) (float, int32_t or int64_t as the kernel's source says), elements
+ * first_index .. first_index + count - 1 of their tensor, into y[0, count): floats or codes as
+ * the kernel's output says. */
+typedef void (*lb_quantize_minifloat_fn)(size_t count, const void *source, uint64_t first_index,
                                          void *y, const lb_minifloat_params *params);
 
 /* One entry of a target's minifloat registry (generated from kernels.spec). */
@@ -171,6 +182,7 @@ typedef struct lb_minifloat_kernel_info {
   const char *isa;
   int output; /* enum lb_minifloat_output */
   lb_quantize_minifloat_fn ukernel;
+  int source; /* enum lb_fixed_source: float, or an int32 or int64 accumulator */
 } lb_minifloat_kernel_info;
 
 /* Where an SGD update keeps the weights it updates (docs/design.md, section 19). */

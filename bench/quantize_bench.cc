@@ -1,0 +1,160 @@
+// Quantize-with-SR rate of each format against a plain copy of the same tensor (memcpy of the
+// float input to an output of its size: the memory limit), on the calling thread, at 1M values and
+// at 16K (cache resident), in one run.
+//
+// Rows: "copy/f32/<n>" and "sr/<format>/<n>". Counters: values/s (items_per_second), bytes/s
+// (input plus output bytes), and x_copy = the row's thread CPU time per value over the copy's at
+// the same n, measured just before in the same run (issue 6's goal: x_copy <= 2).
+//
+// Usage: lowbit-bench-quantize [Google Benchmark flags]
+#include <benchmark/benchmark.h>
+
+#include <time.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lowbit/fixed_point.h"
+#include "lowbit/minifloat.h"
+
+namespace {
+
+constexpr size_t kSizes[] = {size_t{1} << 20, size_t{1} << 14};
+
+// Seconds per value of the copy, by n: the rows after it divide by it.
+std::map<size_t, double> copy_seconds_per_value;
+
+std::string size_label(size_t n) {
+  return n >= (size_t{1} << 20) ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+}
+
+std::vector<float> inputs(size_t n) {
+  std::vector<float> x(n);
+  uint64_t s = 0x243f6a8885a308d3u;
+  for (auto &v : x) {
+    s = s * 6364136223846793005u + 1442695040888963407u;
+    v = static_cast<float>(static_cast<int32_t>(s >> 32)) * 0x1p-28f;
+  }
+  return x;
+}
+
+// Sets the rate counters of a row whose timed loop took `seconds` (thread CPU time, the run's
+// last measurement); the copy records its seconds per value for the rows after it.
+void finish(benchmark::State &state, size_t n, size_t in_bytes, size_t out_bytes, double seconds,
+            bool is_copy) {
+  const double values = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.SetItemsProcessed(static_cast<int64_t>(values));
+  state.SetBytesProcessed(static_cast<int64_t>(values) *
+                          static_cast<int64_t>(in_bytes + out_bytes));
+  if (is_copy) {
+    copy_seconds_per_value[n] = seconds / values;
+    state.counters["x_copy"] = 1.0;
+    return;
+  }
+  const auto copy = copy_seconds_per_value.find(n);
+  if (copy != copy_seconds_per_value.end() && values > 0) {
+    state.counters["x_copy"] = seconds / values / copy->second;
+  }
+}
+
+// The calling thread's CPU time: on a shared machine the wall clock also counts other processes,
+// which would make the ratio of two rows measured moments apart meaningless.
+double thread_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+void copy_row(benchmark::State &state, size_t n) {
+  const std::vector<float> x = inputs(n);
+  std::vector<float> y(n);
+  const double start = thread_seconds();
+  for (auto _ : state) {
+    std::memcpy(y.data(), x.data(), n * sizeof(float));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  finish(state, n, sizeof(float), sizeof(float), thread_seconds() - start, true);
+}
+
+// One quantizer call over the tensor per iteration.
+template <typename Call>
+void sr_row(benchmark::State &state, size_t n, size_t in_bytes, size_t out_bytes, Call call) {
+  const std::vector<float> x = inputs(n);
+  std::vector<int32_t> acc(n);
+  for (size_t i = 0; i < n; i++) {
+    acc[i] = static_cast<int32_t>(x[i] * 4096.0f);
+  }
+  std::vector<unsigned char> out(n * out_bytes);
+  uint64_t seed = 1;
+  const double start = thread_seconds();
+  for (auto _ : state) {
+    if (call(seed++, x.data(), acc.data(), out.data(), n) != LB_OK) {
+      state.SkipWithError("quantizer refused the call");
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  finish(state, n, in_bytes, out_bytes, thread_seconds() - start, false);
+}
+
+constexpr lb_rounding kSR = LB_ROUND_STOCHASTIC;
+
+lb_status fixed_s8(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  const lb_fixed_format f = {8, 4};
+  return lb_quantize_fixed_f32(&f, kSR, seed, 0, 0, n, x, q, 1);
+}
+lb_status fixed_s16(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  const lb_fixed_format f = {16, 8};
+  return lb_quantize_fixed_f32(&f, kSR, seed, 0, 0, n, x, q, 1);
+}
+lb_status fixed_i32_s8(uint64_t seed, const float *, const int32_t *acc, void *q, size_t n) {
+  return lb_quantize_fixed_i32(8, 8, kSR, seed, 0, 0, n, acc, q, 1);
+}
+template <unsigned E, unsigned M>
+lb_status minifloat_codes(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  const lb_minifloat_format f = {E, M};
+  return lb_quantize_minifloat_codes(&f, kSR, seed, 0, 0, n, x, q, 1);
+}
+lb_status e5m10_float(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  const lb_minifloat_format f = {5, 10};
+  return lb_quantize_minifloat(&f, kSR, seed, 0, 0, n, x, static_cast<float *>(q), 1);
+}
+
+struct Format {
+  const char *name;
+  size_t in_bytes, out_bytes;
+  lb_status (*call)(uint64_t, const float *, const int32_t *, void *, size_t);
+};
+
+const Format kFormats[] = {
+    {"fixed.f32->s8", 4, 1, fixed_s8},
+    {"fixed.f32->s16", 4, 2, fixed_s16},
+    {"fixed.i32->s8", 4, 1, fixed_i32_s8},
+    {"minifloat.e5m2.codes", 4, 1, minifloat_codes<5, 2>},
+    {"minifloat.e4m3.codes", 4, 1, minifloat_codes<4, 3>},
+    {"minifloat.e5m10.codes", 4, 2, minifloat_codes<5, 10>},
+    {"minifloat.e5m10.float", 4, 4, e5m10_float},
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  for (const size_t n : kSizes) {
+    benchmark::RegisterBenchmark(("copy/f32/" + size_label(n)).c_str(),
+                                 [n](benchmark::State &state) { copy_row(state, n); });
+    for (const Format &f : kFormats) {
+      benchmark::RegisterBenchmark(
+          ("sr/" + std::string(f.name) + "/" + size_label(n)).c_str(),
+          [n, f](benchmark::State &state) { sr_row(state, n, f.in_bytes, f.out_bytes, f.call); });
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
