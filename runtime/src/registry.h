@@ -12,5 +12,7 @@ extern const lb_quantize_fixed_kernel_info lb_registry_quantize_fixed[];
 extern const size_t lb_registry_quantize_fixed_count;
 extern const lb_minifloat_kernel_info lb_registry_quantize_minifloat[];
 extern const size_t lb_registry_quantize_minifloat_count;
+extern const lb_quantize_bfp_kernel_info lb_registry_quantize_bfp[];
+extern const size_t lb_registry_quantize_bfp_count;
 
 #endif
