@@ -283,6 +283,27 @@ static const char *const update_lns_madam_defaults[] = {
     NULL,
 };
 
+static const lb_gen_key quantize_bfp_keys[] = {
+    {.name = "source",
+     .parse = lb_gen_parse_choice,
+     .variable = "SOURCE",
+     .choices = "f32 i32 i64",
+     .help = "element read: f32 (float) or an i32 or i64 accumulator with s fraction bits"},
+    {.name = "code",
+     .parse = lb_gen_parse_choice,
+     .variable = "CODE",
+     .choices = "s8 s16",
+     .help = "mantissa written: s8 (m up to 7) or s16 (m up to 15)"},
+    {.name = NULL},
+};
+
+static const char *const quantize_bfp_defaults[] = {
+    "SOURCE_ENUM = SOURCE == \"f32\" ? \"LB_BFP_SOURCE_F32\""
+    " : SOURCE == \"i32\" ? \"LB_BFP_SOURCE_I32\" : \"LB_BFP_SOURCE_I64\"",
+    "SOURCE_TYPE = SOURCE == \"f32\" ? \"float\" : SOURCE == \"i32\" ? \"int32_t\" : \"int64_t\"",
+    NULL,
+};
+
 static const lb_gen_op ops[] = {
     {
         .name = "gemm",
@@ -426,6 +447,20 @@ static const lb_gen_op ops[] = {
         .registry_type = "lb_lns_madam_kernel_info",
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .code = ${CODE_ENUM}, "
                         ".fn = ${NAME}},",
+    },
+    {
+        .name = "quantize-bfp",
+        .summary = "quantizes floats or accumulators to block floating point: codes + exponents",
+        .keys = quantize_bfp_keys,
+        .defaults = quantize_bfp_defaults,
+        .source_template = "common/quantize-bfp.c.in",
+        .header_template = "common/quantize-bfp.h.in",
+        .code_variables = pack_codes,
+        .name_format = "lb_quantize_bfp_${SOURCE}_${CODE}${SCHEDULE}__${ISA}",
+        .registry = "lb_registry_quantize_bfp",
+        .registry_type = "lb_quantize_bfp_kernel_info",
+        .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .source = ${SOURCE_ENUM}, "
+                        ".code = ${CODE_ENUM}, .fn = ${NAME}},",
     },
 };
 

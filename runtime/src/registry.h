@@ -18,5 +18,7 @@ extern const lb_lns_kernel_info lb_registry_quantize_lns[];
 extern const size_t lb_registry_quantize_lns_count;
 extern const lb_lns_madam_kernel_info lb_registry_update_lns_madam[];
 extern const size_t lb_registry_update_lns_madam_count;
+extern const lb_quantize_bfp_kernel_info lb_registry_quantize_bfp[];
+extern const size_t lb_registry_quantize_bfp_count;
 
 #endif

@@ -309,6 +309,38 @@ typedef struct lb_lns_madam_kernel_info {
   int code; /* enum lb_lns_code */
   lb_update_lns_madam_fn fn;
 } lb_lns_madam_kernel_info;
+/* The element type a block floating point quantizer reads (docs/design.md, section 16). */
+enum lb_bfp_source {
+  LB_BFP_SOURCE_F32 = 0, /* float */
+  LB_BFP_SOURCE_I32 = 1, /* int32_t accumulator, value acc * 2^-s */
+  LB_BFP_SOURCE_I64 = 2  /* int64_t accumulator, value acc * 2^-s */
+};
+
+/* Per-call arguments of a block floating point quantizer (docs/design.md, section 16). */
+typedef struct lb_quantize_bfp_args {
+  unsigned mantissa_bits; /* m: 1..15, codes in [-(2^m - 1), 2^m - 1], m + 1 <= the code's bits */
+  size_t block;           /* n: values per shared exponent along a row, 1..k */
+  unsigned shift;         /* integer sources: s, the accumulator's fraction bits (0..62) */
+  lb_rounding rounding;   /* stochastic: bits from (seed, stream, element index) */
+  uint64_t seed, stream;
+} lb_quantize_bfp_args;
+
+/* Quantizes rows [0, rows) of the row-major [rows][k] source (float, int32_t or int64_t as the
+ * kernel's source says), rows first_row .. first_row + rows - 1 of their tensor, into codes
+ * [rows][k] (int8_t or int16_t as its code says) and exponents [rows][ceil(k / block)]. Element
+ * (r, c) draws its random bits at index (first_row + r) * k + c. */
+typedef void (*lb_quantize_bfp_fn)(size_t rows, size_t k, const void *source, uint64_t first_row,
+                                   void *codes, int16_t *exponents,
+                                   const lb_quantize_bfp_args *args);
+
+/* One entry of a target's block floating point registry (generated from kernels.spec). */
+typedef struct lb_quantize_bfp_kernel_info {
+  const char *name;
+  const char *isa; /* "generic", "avx2", "neon" */
+  int source;      /* enum lb_bfp_source */
+  int code;        /* enum lb_code_format: LB_CODE_S8 or LB_CODE_S16 */
+  lb_quantize_bfp_fn fn;
+} lb_quantize_bfp_kernel_info;
 
 #ifdef __cplusplus
 }
