@@ -118,14 +118,15 @@ MINIFLOAT(e5m10_i64_s40_sr, 5, 10, LB_ROUND_STOCHASTIC, lb_quantize_minifloat_i6
 MINIFLOAT(e8m10_float_i64_s20_sr, 8, 10, LB_ROUND_STOCHASTIC, lb_quantize_minifloat_i64, acc64,
           20, )
 
-/* Block floating point: rows of k values (as many as fit N), nearest and stochastic. */
+/* Block floating point: rows of k values (as many as fit N), nearest and stochastic; out =
+ * exponents, then codes (each array at an offset aligned for its type). */
 #define BFP(NAME, FUNCTION, INPUT, M, BLOCK, K, ROUNDING, ...)                                     \
   static lb_status NAME(unsigned threads, void *out, size_t *bytes) {                              \
     const lb_bfp_format f = {M, BLOCK};                                                            \
-    const size_t rows = N / (K), codes = rows * (K)*lb_bfp_code_bytes(&f);                         \
-    *bytes = codes + rows * lb_bfp_blocks(&f, K) * sizeof(int16_t);                                \
-    return FUNCTION(&f, __VA_ARGS__ ROUNDING, 17, (M)*100 + (BLOCK), 3, rows, K, INPUT, out,       \
-                    (int16_t *)((unsigned char *)out + codes), threads);                           \
+    const size_t rows = N / (K), exponents = rows * lb_bfp_blocks(&f, K) * sizeof(int16_t);        \
+    *bytes = exponents + rows * (K)*lb_bfp_code_bytes(&f);                                         \
+    return FUNCTION(&f, __VA_ARGS__ ROUNDING, 17, (M)*100 + (BLOCK), 3, rows, K, INPUT,            \
+                    (unsigned char *)out + exponents, out, threads);                               \
   }
 /* Logarithmic codes. */
 #define LNS(NAME, FUNCTION, INPUT, BITS, GAMMA, OFFSET, ROUNDING, ...)                             \
@@ -157,13 +158,13 @@ LNS(lns_i64_b12_g16_s40_sr, lb_quantize_lns_i64, acc64, 12, 16, -1000, LB_ROUND_
 /* The updates take a few steps, each with other gradients (the tensor shifted by a step). */
 enum { STEPS = 3, STEP_SHIFT = 7919 };
 
-/* LNS-Madam: codes from integers, states |gradient|, then STEPS updates; out = codes, states. */
+/* LNS-Madam: codes from integers, states |gradient|, then STEPS updates; out = states, codes. */
 static lb_status madam_case(const lb_lns_format *f, lb_rounding rounding, unsigned threads,
                             void *out, size_t *bytes) {
   static float g[N];
   const size_t code_bytes = lb_lns_code_bytes(f);
-  unsigned char *codes = out;
-  float *v = (float *)(codes + N * code_bytes);
+  float *v = out;
+  unsigned char *codes = (unsigned char *)out + N * sizeof(float);
   *bytes = N * (code_bytes + sizeof(float));
   for (size_t i = 0; i < N; i++) {
     const uint16_t code = (uint16_t)mix(i + 5);
@@ -198,8 +199,9 @@ MADAM(madam_b8_g8_nearest, 8, 8, -64, LB_ROUND_NEAREST)
 MADAM(madam_b8_g8_sr, 8, 8, -64, LB_ROUND_STOCHASTIC)
 MADAM(madam_b12_g16_sr, 12, 16, -1000, LB_ROUND_STOCHASTIC)
 
-/* SGD: weights, momentum and master from integers, then STEPS updates; out = weights (codes),
- * momentum, master. Gradients: floats standing for x * 2^-4, or int32 sums for G * 2^-28. */
+/* SGD: weights, momentum and master from integers, then STEPS updates; out = momentum, master,
+ * weights (codes), the widest first so that each array is aligned for its type. Gradients: floats
+ * standing for x * 2^-4, or int32 sums for G * 2^-28. */
 static lb_status sgd_case(int master, int gradient, unsigned weight_wl, unsigned momentum_wl,
                           lb_rounding rounding, unsigned threads, void *out, size_t *bytes) {
   static float g_f32[N];
@@ -222,8 +224,8 @@ static lb_status sgd_case(int master, int gradient, unsigned weight_wl, unsigned
   const size_t weight_bytes = weight_wl <= 8 ? 1 : 2;
   const size_t momentum_bytes = float_master || momentum_wl > 16 ? 4 : 2;
   const size_t master_bytes = float_master ? 4 : master == LB_SGD_MASTER_S16 ? 2 : 0;
-  unsigned char *weights = out, *momentum = weights + N * weight_bytes;
-  unsigned char *master_copy = momentum + N * momentum_bytes;
+  unsigned char *momentum = out, *master_copy = momentum + N * momentum_bytes;
+  unsigned char *weights = master_copy + N * master_bytes;
   *bytes = N * (weight_bytes + momentum_bytes + master_bytes);
   for (size_t i = 0; i < N; i++) {
     const uint64_t r = mix(i + 1000);
@@ -453,7 +455,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   make_inputs();
-  static unsigned char one[MAX_OUT_BYTES], two[MAX_OUT_BYTES];
+  /* Aligned for the widest element a case writes. */
+  static _Alignas(8) unsigned char one[MAX_OUT_BYTES], two[MAX_OUT_BYTES];
   unsigned failures = 0;
   for (size_t c = 0; c < COUNT(cases); c++) {
     size_t bytes_one = 0, bytes_two = 0;
