@@ -760,63 +760,63 @@ static void part_threads(uint64_t *rng) {
     if (generic_of(k) != k) {
       continue;
     }
-    for (int rounding = 0; rounding < 2; rounding++) {
-      lb_sgd_desc d = desc_for(k, weight_bits(k), 0);
-      d.rounding = (lb_rounding)rounding;
-      /* Few fraction bits, as in part_overflow, so that an int32 gradient can be refused. */
-      d.gradient_fl = k->gradient == LB_FIXED_SOURCE_F32 ? 3
-                      : k->master == LB_SGD_MASTER_F32   ? -40
-                                                         : -20;
-      const lb_update_sgd_kernel_info *chosen;
-      lb_sgd_args args;
-      expect(lb_sgd_prepare(&d, &chosen, &args), LB_OK, k->name);
-      const double limit =
-          k->master == LB_SGD_MASTER_F32 ? ldexp(1.0, 64 + d.gradient_fl) : (double)args.g_max;
-      element e;
-      for (size_t i = 0; i < BIG; i++) {
-        random_element(k, &d, i, rng, &e);
-        if (k->gradient != LB_FIXED_SOURCE_F32) {
-          e.g = nearbyint((double)(int64_t)lb_test_random(rng) * 0x1p-64 * limit);
-        }
-        put(k, start, i, &e);
+    /* Stochastic: the rounding whose bits depend on the element's index, which chunks must
+     * keep (nearest is the digest test's). */
+    lb_sgd_desc d = desc_for(k, weight_bits(k), 0);
+    d.rounding = LB_ROUND_STOCHASTIC;
+    /* Few fraction bits, as in part_overflow, so that an int32 gradient can be refused. */
+    d.gradient_fl = k->gradient == LB_FIXED_SOURCE_F32 ? 3
+                    : k->master == LB_SGD_MASTER_F32   ? -40
+                                                       : -20;
+    const lb_update_sgd_kernel_info *chosen;
+    lb_sgd_args args;
+    expect(lb_sgd_prepare(&d, &chosen, &args), LB_OK, k->name);
+    const double limit =
+        k->master == LB_SGD_MASTER_F32 ? ldexp(1.0, 64 + d.gradient_fl) : (double)args.g_max;
+    element e;
+    for (size_t i = 0; i < BIG; i++) {
+      random_element(k, &d, i, rng, &e);
+      if (k->gradient != LB_FIXED_SOURCE_F32) {
+        e.g = nearbyint((double)(int64_t)lb_test_random(rng) * 0x1p-64 * limit);
       }
-      const size_t gb = k->gradient == LB_FIXED_SOURCE_I64 ? 8 : 4;
-      const size_t bytes[4] = {BIG * gb, BIG * 2, BIG * 4, BIG * 4};
-      for (int refused = 0; refused <= 1; refused++) {
-        if (refused) {
-          e.g = k->gradient == LB_FIXED_SOURCE_F32 ? NAN : limit * 2.0;
-          put(k, start, BIG - 7, &e);
-        }
-        void *const from[4] = {start.grad, start.weights, start.momentum, start.master};
-        void *const to[2][4] = {{one.grad, one.weights, one.momentum, one.master},
-                                {two.grad, two.weights, two.momentum, two.master}};
-        for (int b = 0; b < 4; b++) {
-          memcpy(to[0][b], from[b], bytes[b]);
-          memcpy(to[1][b], from[b], bytes[b]);
-        }
-        void *master_one = k->master == LB_SGD_MASTER_NONE ? NULL : one.master;
-        void *master_two = k->master == LB_SGD_MASTER_NONE ? NULL : two.master;
-        const lb_status want = refused ? LB_BAD_GRADIENT : LB_OK;
-        expect(lb_sgd_update(&d, 3, BIG, one.grad, one.weights, one.momentum, master_one, 1), want,
-               k->name);
-        expect(lb_sgd_update(&d, 3, BIG, two.grad, two.weights, two.momentum, master_two, 2), want,
-               k->name);
-        for (int b = 1; b < 4; b++) {
-          if (memcmp(to[0][b], to[1][b], bytes[b]) != 0) {
-            fprintf(stderr, "FAIL threads %s: 1 and 2 threads differ (buffer %d)\n", k->name, b);
-            failures++;
-          }
-          if (refused && memcmp(to[1][b], from[b], bytes[b]) != 0) {
-            fprintf(stderr, "FAIL threads %s: a refused update wrote (buffer %d)\n", k->name, b);
-            failures++;
-          }
-        }
-        if (!refused && memcmp(one.momentum, start.momentum, bytes[2]) == 0) {
-          fprintf(stderr, "FAIL threads %s: the update changed nothing\n", k->name);
+      put(k, start, i, &e);
+    }
+    const size_t gb = k->gradient == LB_FIXED_SOURCE_I64 ? 8 : 4;
+    const size_t bytes[4] = {BIG * gb, BIG * 2, BIG * 4, BIG * 4};
+    for (int refused = 0; refused <= 1; refused++) {
+      if (refused) {
+        e.g = k->gradient == LB_FIXED_SOURCE_F32 ? NAN : limit * 2.0;
+        put(k, start, BIG - 7, &e);
+      }
+      void *const from[4] = {start.grad, start.weights, start.momentum, start.master};
+      void *const to[2][4] = {{one.grad, one.weights, one.momentum, one.master},
+                              {two.grad, two.weights, two.momentum, two.master}};
+      for (int b = 0; b < 4; b++) {
+        memcpy(to[0][b], from[b], bytes[b]);
+        memcpy(to[1][b], from[b], bytes[b]);
+      }
+      void *master_one = k->master == LB_SGD_MASTER_NONE ? NULL : one.master;
+      void *master_two = k->master == LB_SGD_MASTER_NONE ? NULL : two.master;
+      const lb_status want = refused ? LB_BAD_GRADIENT : LB_OK;
+      expect(lb_sgd_update(&d, 3, BIG, one.grad, one.weights, one.momentum, master_one, 1), want,
+             k->name);
+      expect(lb_sgd_update(&d, 3, BIG, two.grad, two.weights, two.momentum, master_two, 2), want,
+             k->name);
+      for (int b = 1; b < 4; b++) {
+        if (memcmp(to[0][b], to[1][b], bytes[b]) != 0) {
+          fprintf(stderr, "FAIL threads %s: 1 and 2 threads differ (buffer %d)\n", k->name, b);
           failures++;
         }
-        compared++;
+        if (refused && memcmp(to[1][b], from[b], bytes[b]) != 0) {
+          fprintf(stderr, "FAIL threads %s: a refused update wrote (buffer %d)\n", k->name, b);
+          failures++;
+        }
       }
+      if (!refused && memcmp(one.momentum, start.momentum, bytes[2]) == 0) {
+        fprintf(stderr, "FAIL threads %s: the update changed nothing\n", k->name);
+        failures++;
+      }
+      compared++;
     }
   }
   printf("threads: %zu updates of %d elements, 1 and 2 threads alike\n", compared, BIG);
