@@ -416,6 +416,7 @@ typedef struct mlp_run {
   int master;
   unsigned threads;
   size_t steps;
+  const lb_number_format *custom; /* [LB_TENSOR_KINDS] of both dense layers, or NULL */
 } mlp_run;
 
 /* Trains the MLP and returns its test accuracy; the weights go to params (may be NULL). */
@@ -431,6 +432,9 @@ static double train_mlp(const mlp_run *r, float *params) {
       layers[i].format[LB_TENSOR_ERRORS] = fixed_format(8, 12, r->rounding);
       layers[i].format[LB_TENSOR_GRADIENTS] = fixed_format(8, 7, r->rounding);
     }
+  }
+  for (int i = 1; r->custom && i <= 3; i += 2) {
+    memcpy(layers[i].format, r->custom, sizeof layers[i].format);
   }
   lb_train_sgd_config sgd = {0.02f, 0.0f, 0.0f, r->master, 8};
   lb_train_optimizer opt = lb_train_sgd(&sgd);
@@ -467,10 +471,10 @@ static double train_mlp(const mlp_run *r, float *params) {
 
 static int test_mlp(void) {
   make_dataset();
-  mlp_run fl = {0, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600};
-  mlp_run sr = {1, LB_ROUND_STOCHASTIC, LB_SGD_MASTER_NONE, 1, 600};
-  mlp_run rn = {1, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600};
-  mlp_run ms = {1, LB_ROUND_NEAREST, LB_SGD_MASTER_F32, 1, 600};
+  mlp_run fl = {0, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600, NULL};
+  mlp_run sr = {1, LB_ROUND_STOCHASTIC, LB_SGD_MASTER_NONE, 1, 600, NULL};
+  mlp_run rn = {1, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600, NULL};
+  mlp_run ms = {1, LB_ROUND_NEAREST, LB_SGD_MASTER_F32, 1, 600, NULL};
   double a_float = train_mlp(&fl, NULL), a_sr = train_mlp(&sr, NULL);
   double a_rn = train_mlp(&rn, NULL), a_master = train_mlp(&ms, NULL);
   printf("MLP %d-%d-%d test accuracy: float %.3f, 8-bit SR %.3f, 8-bit nearest %.3f, 8-bit nearest "
@@ -481,6 +485,75 @@ static int test_mlp(void) {
   CHECK(a_rn <= a_sr - 0.3, "8-bit round-to-nearest %.3f is not clearly worse than SR %.3f", a_rn,
         a_sr);
   CHECK(a_master >= 0.93, "8-bit nearest with a float master %.3f", a_master);
+  return 0;
+}
+
+/* ---- the simulation hooks: minifloat, BFP, LNS and mixed formats on the float path ---- */
+
+static int test_formats(void) {
+  make_dataset();
+  lb_number_format e5m2 = float_format(), bfp = float_format(), lns = float_format();
+  e5m2.kind = LB_NUMBER_MINIFLOAT, e5m2.rounding = LB_ROUND_STOCHASTIC;
+  e5m2.minifloat = (lb_minifloat_format){5, 2};
+  bfp.kind = LB_NUMBER_BFP, bfp.rounding = LB_ROUND_STOCHASTIC;
+  bfp.bfp = (lb_bfp_format){7, 8};
+  lns.kind = LB_NUMBER_LNS, lns.rounding = LB_ROUND_STOCHASTIC;
+  lns.lns = (lb_lns_format){8, 8, -100}; /* 2^-12.4 .. 2^3.4 */
+  const struct {
+    const char *name;
+    lb_number_format f;
+  } kinds[] = {{"E5M2", e5m2}, {"BFP m7 n8", bfp}, {"LNS 8-bit", lns}};
+  static float reference[HIDDEN * (FEATURES + 1) + CLASSES * (HIDDEN + 1)];
+  static float trained[sizeof reference / sizeof reference[0]];
+  mlp_run plain = {0, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600, NULL};
+  train_mlp(&plain, reference);
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    lb_number_format all[LB_TENSOR_KINDS];
+    for (int t = 0; t < LB_TENSOR_KINDS; t++) {
+      all[t] = kinds[k].f;
+    }
+    mlp_run r = {0, LB_ROUND_NEAREST, LB_SGD_MASTER_NONE, 1, 600, all};
+    double a = train_mlp(&r, trained);
+    CHECK(memcmp(trained, reference, sizeof trained) != 0, "%s: the float run's weights",
+          kinds[k].name);
+    printf("MLP with %s weights, activations, errors and gradients (SR, float master): %.3f\n",
+           kinds[k].name, a);
+    CHECK(a >= 0.9, "%s accuracy %.3f", kinds[k].name, a);
+  }
+  /* fixed activations alone: the float path on the rounded input, against a reference here */
+  lb_train_layer_desc layers[] = {layer(LB_LAYER_FLATTEN, 0, 0, 0, 0),
+                                  layer(LB_LAYER_DENSE, CLASSES, 0, 0, 0),
+                                  layer(LB_LAYER_SOFTMAX_XENT, 0, 0, 0, 0)};
+  layers[1].format[LB_TENSOR_ACTIVATIONS] = fixed_format(4, 1, LB_ROUND_NEAREST);
+  lb_train_model_desc desc;
+  memset(&desc, 0, sizeof desc);
+  desc.batch = BATCH, desc.in_h = 1, desc.in_w = 1, desc.in_c = FEATURES, desc.layer_count = 3;
+  desc.layers = layers, desc.classes = CLASSES, desc.threads = 1;
+  lb_train_model *m = make(&desc);
+  if (!m) {
+    return 1;
+  }
+  float w[CLASSES * (FEATURES + 1)];
+  size_t n;
+  lb_train_layer_params(m, 1, w, &n);
+  CHECK(lb_train_evaluate(m, train_x, train_y, NULL, NULL) == LB_OK, "evaluate");
+  const float *y = lb_train_layer_output(m, 1, NULL);
+  int rounded = 0;
+  for (size_t b = 0; b < BATCH; b++) {
+    for (size_t o = 0; o < CLASSES; o++) {
+      double acc = w[CLASSES * FEATURES + o];
+      for (size_t f = 0; f < FEATURES; f++) {
+        double x = train_x[b * FEATURES + f], q = nearbyint(x * 2);
+        q = q < -8 ? -8 : q > 7 ? 7 : q;
+        rounded += q / 2 != x;
+        acc += q / 2 * w[o * FEATURES + f];
+      }
+      CHECK(fabs(acc - y[b * CLASSES + o]) <= 1e-5, "rounded input %zu %zu: %g, reference %g", b, o,
+            y[b * CLASSES + o], acc);
+    }
+  }
+  CHECK(rounded > 0, "no input was rounded");
+  lb_train_model_destroy(m);
   return 0;
 }
 
@@ -533,7 +606,7 @@ static int test_threads(void) {
   make_dataset();
   static float a[HIDDEN * (FEATURES + 1) + CLASSES * (HIDDEN + 1)];
   static float b[sizeof a / sizeof a[0]];
-  mlp_run one = {1, LB_ROUND_STOCHASTIC, LB_SGD_MASTER_NONE, 1, 50};
+  mlp_run one = {1, LB_ROUND_STOCHASTIC, LB_SGD_MASTER_NONE, 1, 50, NULL};
   mlp_run two = one;
   two.threads = 2;
   train_mlp(&one, a);
@@ -740,9 +813,9 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*run)(void);
-  } parts[] = {{"gradcheck", test_gradcheck}, {"fixed", test_fixed}, {"mlp", test_mlp},
-               {"threads", test_threads},     {"cpt", test_cpt},     {"memory", test_memory},
-               {"invalid", test_invalid}};
+  } parts[] = {{"gradcheck", test_gradcheck}, {"fixed", test_fixed},     {"mlp", test_mlp},
+               {"formats", test_formats},     {"threads", test_threads}, {"cpt", test_cpt},
+               {"memory", test_memory},       {"invalid", test_invalid}};
   int ran = 0;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     if (argc < 2 || strcmp(argv[1], parts[i].name) == 0) {

@@ -228,6 +228,16 @@ static lb_status plan_shapes(lb_train_model *m) {
            code_bytes(d->schedule.fw_min) != code_bytes(wl))) {
         return LB_INVALID_ARGUMENT;
       }
+      /* the weight-gradient sums sit on 2^-(fl_e + fl_a'), fl_a' smallest at the schedule's
+       * lowest bits; a fixed gradient format may only drop fraction bits from them */
+      const lb_number_format *gf = &ld->format[LB_TENSOR_GRADIENTS];
+      int lowest = d->schedule.kind == LB_SCHEDULE_CYCLIC ? (int)d->schedule.fw_min : (int)al;
+      int sum_fl = ld->format[LB_TENSOR_ERRORS].fixed.fl +
+                   ld->format[LB_TENSOR_ACTIVATIONS].fixed.fl - ((int)al - lowest);
+      if (gf->kind == LB_NUMBER_FIXED &&
+          (sum_fl < gf->fixed.fl || sum_fl - gf->fixed.fl + ((int)al - lowest) > 62)) {
+        return LB_INVALID_ARGUMENT;
+      }
       l->wbytes = code_bytes(wl);
       l->ebytes = code_bytes(ld->format[LB_TENSOR_ERRORS].fixed.wl);
     }

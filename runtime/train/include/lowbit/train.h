@@ -146,7 +146,9 @@ typedef enum lb_schedule_kind {
   LB_SCHEDULE_FIXED = 0, /* the layers' own formats */
   /* cyclic (CPT, Fu et al. 2021): b(t) = round(b_min + (b_max - b_min) * (1 + cos(pi * (t mod
    * P) / P + pi)) / 2), P = max(1, total_steps / cycles), ties away from zero; the layers' fl
-   * shrinks with the bits (fl - (wl - b(t))), so the range stays and the step coarsens */
+   * shrinks with the bits (fl - (wl - b(t))), so the range stays and the step coarsens. The
+   * weights and activations of integer layers must then have wl = fw_max, and fw_min codes the
+   * same bytes as fw_max (both up to 8 bits, or both above). Evaluation runs at wl. */
   LB_SCHEDULE_CYCLIC = 1
 } lb_schedule_kind;
 
@@ -186,7 +188,9 @@ typedef struct lb_train_model_desc {
       threads; /* handed to liblowbit's operators and quantizers; results do not depend on it */
 } lb_train_model_desc;
 
-/* Validates the description (LB_INVALID_ARGUMENT for a shape or format that does not fit: the
+/* Validates the description (LB_INVALID_ARGUMENT for a shape or format that does not fit, a fixed
+ * gradient format finer than the sums 2^-(fl_e + fl_a) of its layer, activations and weights
+ * codes of different bytes (one up to 8 bits, the other above): the
  * layer sequence must end in softmax-cross-entropy over `classes` features, conv2d and maxpool
  * need an image, dense a flattened input), allocates the arena, creates the integer layers'
  * operators and initializes the weights (He uniform, from the seed; biases zero). The
