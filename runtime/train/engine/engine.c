@@ -890,7 +890,7 @@ static void init_weights(lb_train_model *m, size_t i, float *values) {
 
 lb_status lb_train_model_create(const lb_train_model_desc *desc, lb_train_model **model) {
   if (!desc || !model || !desc->layers || desc->layer_count == 0 || desc->batch == 0 ||
-      desc->in_h == 0 || desc->in_w == 0 || desc->in_c == 0) {
+      desc->in_h == 0 || desc->in_w == 0 || desc->in_c == 0 || desc->layer_count >= (1u << 19)) {
     return LB_INVALID_ARGUMENT;
   }
   const lb_precision_schedule *ps = &desc->schedule;

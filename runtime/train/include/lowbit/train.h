@@ -237,10 +237,11 @@ lb_status lb_train_layer_set_params(lb_train_model *model, size_t layer, const f
 /* The counted BitOPs of the run so far (integer layers at their bits, float layers at 32). */
 const lb_bitops_counter *lb_train_model_bitops(const lb_train_model *model);
 uint64_t lb_train_model_step(const lb_train_model *model);
-/* The forward bits the schedule gives the current step (the layers' own when fixed). */
+/* The forward bits the schedule gives the current step; 0 for a fixed schedule (the layers own). */
 unsigned lb_train_model_fw_bits(const lb_train_model *model);
 
-/* The random stream of tensor `tensor` (0..15) of layer `layer` at step `step`. */
+/* The random stream of tensor `tensor` (0..31) of layer `layer` (below 2^19, as the models) at step
+ * `step`: (step << 24) ^ (layer << 5) ^ tensor. */
 uint64_t lb_train_stream(uint64_t step, size_t layer, unsigned tensor);
 
 #ifdef __cplusplus
