@@ -145,11 +145,12 @@ static lb_status simulate(const lb_train_model *m, const lb_number_format *f, lb
       bf.block = k;
     }
     int16_t *exponents = (int16_t *)((unsigned char *)m->scratch2 + 2 * n);
-    s = lb_quantize_bfp_f32(&bf, rounding, seed, stream, 0, rows, k, x, m->scratch2, exponents);
+    s = lb_quantize_bfp_f32(&bf, rounding, seed, stream, 0, rows, k, x, m->scratch2, exponents,
+                            threads);
     return s == LB_OK ? lb_bfp_decode(&bf, rows, k, m->scratch2, exponents, y) : s;
   }
   case LB_NUMBER_LNS:
-    s = lb_quantize_lns(&f->lns, rounding, seed, stream, 0, n, x, m->scratch2);
+    s = lb_quantize_lns(&f->lns, rounding, seed, stream, 0, n, x, m->scratch2, threads);
     return s == LB_OK ? lb_lns_decode(&f->lns, n, m->scratch2, y) : s;
   }
   return LB_INVALID_ARGUMENT;
@@ -338,6 +339,7 @@ static lb_train_param param_of(lb_train_model *m, size_t i, unsigned index) {
     p.values = index == 0 ? l->w : l->b;
   }
   p.state = index == 0 ? l->wstate : l->bstate;
+  p.threads = m->desc.threads;
   if (index == 1) {
     p.gradient = l->gb;
     p.gradient_source = LB_FIXED_SOURCE_F32;

@@ -81,9 +81,10 @@ static lb_status sgd_step(const void *config, lb_train_param *p, uint64_t step, 
     d.stream_v = stream_base, d.stream_w = stream_base + 1, d.stream_q = stream_base + 2;
     if (c->master == LB_SGD_MASTER_F32) {
       float *master = p->state;
-      return lb_sgd_update(&d, 0, p->count, p->gradient, p->codes, master + p->count, master);
+      return lb_sgd_update(&d, 0, p->count, p->gradient, p->codes, master + p->count, master,
+                           p->threads);
     }
-    return lb_sgd_update(&d, 0, p->count, p->gradient, p->codes, p->state, NULL);
+    return lb_sgd_update(&d, 0, p->count, p->gradient, p->codes, p->state, NULL, p->threads);
   }
   const float *g = p->gradient;
   float *v = p->state, *w = p->values;

@@ -102,6 +102,7 @@ typedef struct lb_train_param {
   const void *gradient;
   int gradient_source;
   int gradient_fl;
+  unsigned threads; /* the model's, for liblowbit calls (results do not depend on it) */
 } lb_train_param;
 
 /* The optimizer interface: state_bytes sizes a parameter's state in the arena, init fills it
