@@ -141,11 +141,11 @@ lb_status bfp_m7(uint64_t seed, const float *x, const int32_t *, void *q, size_t
   const lb_bfp_format f = {7, 32};
   static std::vector<int16_t> exponents;
   exponents.resize(n / k * lb_bfp_blocks(&f, k));
-  return lb_quantize_bfp_f32(&f, kSR, seed, 0, 0, n / k, k, x, q, exponents.data());
+  return lb_quantize_bfp_f32(&f, kSR, seed, 0, 0, n / k, k, x, q, exponents.data(), 1);
 }
 lb_status lns_8b(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
   const lb_lns_format f = {8, 8, -64};
-  return lb_quantize_lns(&f, kSR, seed, 0, 0, n, x, q);
+  return lb_quantize_lns(&f, kSR, seed, 0, 0, n, x, q, 1);
 }
 // The weights (the output buffer, int8_t) and the momentum (int16_t, kept here) change in place.
 lb_status sgd_s8(uint64_t seed, const float *g, const int32_t *, void *w, size_t n) {
@@ -165,7 +165,7 @@ lb_status sgd_s8(uint64_t seed, const float *g, const int32_t *, void *w, size_t
   d.stream_v = 1;
   d.stream_w = 2;
   d.stream_q = 3;
-  return lb_sgd_update(&d, 0, n, g, w, momentum.data(), nullptr);
+  return lb_sgd_update(&d, 0, n, g, w, momentum.data(), nullptr, 1);
 }
 
 struct Format {

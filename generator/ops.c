@@ -446,7 +446,7 @@ static const lb_gen_op ops[] = {
         .registry = "lb_registry_update_lns_madam",
         .registry_type = "lb_lns_madam_kernel_info",
         .registry_row = "{.name = \"${NAME}\", .isa = \"${ISA}\", .code = ${CODE_ENUM}, "
-                        ".fn = ${NAME}},",
+                        ".fn = ${NAME}, .check = ${NAME}_check},",
     },
     {
         .name = "quantize-bfp",

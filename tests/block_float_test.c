@@ -610,7 +610,7 @@ static void part_decode(uint64_t *rng) {
       const lb_quantize_bfp_kernel_info *k = lb_quantize_bfp_select(LB_BFP_SOURCE_F32, m);
       fill(k, x, format.block, rng);
       lb_status s = lb_quantize_bfp_f32(&format, (lb_rounding)rounding, 1, 2, 0, ROWS, COLS, x,
-                                        codes, exponents);
+                                        codes, exponents, 1);
       s = s == LB_OK ? lb_bfp_decode(&format, ROWS, COLS, codes, exponents, y) : s;
       if (s != LB_OK) {
         fprintf(stderr, "FAIL decode m %u: status %d\n", m, (int)s);
@@ -689,8 +689,8 @@ static void part_gemm(uint64_t *rng) {
         }
       }
       const lb_rounding rounding = (lb_rounding)(bi & 1);
-      lb_status s = lb_quantize_bfp_f32(&format, rounding, 8, 1, 0, M, K, a, qa, ea);
-      s = s ? s : lb_quantize_bfp_f32(&format, rounding, 8, 2, 0, N, K, w, qw, ew);
+      lb_status s = lb_quantize_bfp_f32(&format, rounding, 8, 1, 0, M, K, a, qa, ea, 1);
+      s = s ? s : lb_quantize_bfp_f32(&format, rounding, 8, 2, 0, N, K, w, qw, ew, 1);
       s = s ? s : lb_bfp_decode(&format, M, K, qa, ea, da);
       s = s ? s : lb_bfp_decode(&format, N, K, qw, ew, dw);
       int base = 1 << 20;
@@ -763,31 +763,33 @@ static void part_invalid(void) {
   float y[4] = {0};
   const lb_bfp_format ok = {7, 2}, m0 = {0, 2}, m16 = {16, 2}, b0 = {7, 0}, b5 = {7, 5};
   const lb_rounding nearest = LB_ROUND_NEAREST;
-  expect(lb_quantize_bfp_f32(NULL, nearest, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(NULL, nearest, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT,
          "NULL format");
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, NULL, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, NULL, q, e, 1), LB_INVALID_ARGUMENT,
          "NULL x");
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, x, NULL, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, x, NULL, e, 1), LB_INVALID_ARGUMENT,
          "NULL codes");
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, x, q, NULL), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 4, x, q, NULL, 1), LB_INVALID_ARGUMENT,
          "NULL exponents");
-  expect(lb_quantize_bfp_f32(&m0, nearest, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT, "m 0");
-  expect(lb_quantize_bfp_f32(&m16, nearest, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT, "m 16");
-  expect(lb_quantize_bfp_f32(&b0, nearest, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT, "block 0");
-  expect(lb_quantize_bfp_f32(&b5, nearest, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&m0, nearest, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT, "m 0");
+  expect(lb_quantize_bfp_f32(&m16, nearest, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT,
+         "m 16");
+  expect(lb_quantize_bfp_f32(&b0, nearest, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT,
+         "block 0");
+  expect(lb_quantize_bfp_f32(&b5, nearest, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT,
          "block past k");
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 0, x, q, e), LB_INVALID_ARGUMENT, "k 0");
-  expect(lb_quantize_bfp_f32(&ok, (lb_rounding)2, 0, 0, 0, 1, 4, x, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 1, 0, x, q, e, 1), LB_INVALID_ARGUMENT, "k 0");
+  expect(lb_quantize_bfp_f32(&ok, (lb_rounding)2, 0, 0, 0, 1, 4, x, q, e, 1), LB_INVALID_ARGUMENT,
          "rounding 2");
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, SIZE_MAX / 2, 4, x, q, e), LB_INVALID_ARGUMENT,
-         "rows * k past SIZE_MAX");
-  expect(lb_quantize_bfp_i32(&ok, 63, nearest, 0, 0, 0, 1, 4, a32, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, SIZE_MAX / 2, 4, x, q, e, 1),
+         LB_INVALID_ARGUMENT, "rows * k past SIZE_MAX");
+  expect(lb_quantize_bfp_i32(&ok, 63, nearest, 0, 0, 0, 1, 4, a32, q, e, 1), LB_INVALID_ARGUMENT,
          "i32 s 63");
-  expect(lb_quantize_bfp_i32(&ok, 0, nearest, 0, 0, 0, 1, 4, NULL, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_i32(&ok, 0, nearest, 0, 0, 0, 1, 4, NULL, q, e, 1), LB_INVALID_ARGUMENT,
          "i32 NULL");
-  expect(lb_quantize_bfp_i64(&m16, 0, nearest, 0, 0, 0, 1, 4, a64, q, e), LB_INVALID_ARGUMENT,
+  expect(lb_quantize_bfp_i64(&m16, 0, nearest, 0, 0, 0, 1, 4, a64, q, e, 1), LB_INVALID_ARGUMENT,
          "i64 m 16");
-  expect(lb_quantize_bfp_i64(&ok, 63, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, 4, a64, q, e),
+  expect(lb_quantize_bfp_i64(&ok, 63, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, 4, a64, q, e, 1),
          LB_INVALID_ARGUMENT, "i64 s 63");
   expect(lb_bfp_decode(NULL, 1, 4, q, e, y), LB_INVALID_ARGUMENT, "decode NULL format");
   expect(lb_bfp_decode(&b5, 1, 4, q, e, y), LB_INVALID_ARGUMENT, "decode block past k");
@@ -801,7 +803,7 @@ static void part_invalid(void) {
       break;
     }
   }
-  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 0, 4, x, q, e), LB_OK, "rows 0");
+  expect(lb_quantize_bfp_f32(&ok, nearest, 0, 0, 0, 0, 4, x, q, e, 1), LB_OK, "rows 0");
   if (q[0] != 7 || e[0] != 9) {
     fprintf(stderr, "FAIL rows 0 wrote\n");
     failures++;
@@ -815,10 +817,10 @@ static void part_invalid(void) {
    * d = 2^-2: 5 / 2 = 2.5 ties to 2, 6 / 2 = 3; {7, 8}: E = 1, 7 / 4 -> 2, 8 / 4 = 2. */
   const lb_bfp_format wide = {15, 4}, narrow = {1, 1}, two = {2, 2};
   int8_t q8[4];
-  expect(lb_quantize_bfp_i64(&wide, 62, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, 4, a64, q, e), LB_OK,
+  expect(lb_quantize_bfp_i64(&wide, 62, LB_ROUND_STOCHASTIC, 0, 0, 0, 1, 4, a64, q, e, 1), LB_OK,
          "i64 m 15 s 62");
-  expect(lb_quantize_bfp_f32(&narrow, nearest, 0, 0, 0, 1, 4, x, q8, e), LB_OK, "m 1 block 1");
-  expect(lb_quantize_bfp_i32(&two, 3, nearest, 0, 0, 0, 2, 2, a32, q8, e), LB_OK, "i32 m 2");
+  expect(lb_quantize_bfp_f32(&narrow, nearest, 0, 0, 0, 1, 4, x, q8, e, 1), LB_OK, "m 1 block 1");
+  expect(lb_quantize_bfp_i32(&two, 3, nearest, 0, 0, 0, 2, 2, a32, q8, e, 1), LB_OK, "i32 m 2");
   if (q8[0] != 2 || q8[1] != 3 || e[0] != 0 || q8[2] != 2 || q8[3] != 2 || e[1] != 1) {
     fprintf(stderr, "FAIL i32 m 2: codes %d %d %d %d, exponents %d %d\n", q8[0], q8[1], q8[2],
             q8[3], e[0], e[1]);

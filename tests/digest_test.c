@@ -1,6 +1,7 @@
-/* Cross-target determinism of the quantizers: fixed tensors (seeded, made with integer arithmetic
- * only) quantized in every format and rounding, each with 1 and 2 threads, give one line
- * "<case> <FNV-1a 64 of the output bytes>" per case.
+/* Cross-target determinism of the quantizers and updates: fixed tensors (seeded, made with
+ * integer arithmetic only) quantized in every format and rounding, and weights after a few update
+ * steps, each with 1 and 2 threads, give one line "<case> <FNV-1a 64 of the output bytes>" per
+ * case.
  *   lowbit-test-digest write FILE   the host: fails if 1 and 2 threads differ; writes FILE
  *   lowbit-test-digest check FILE   a cross target: fails unless every line equals FILE's
  * A format joins with one row of `cases` (a name and a function that fills the output). */
@@ -9,18 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lowbit/block_float.h"
 #include "lowbit/fixed_point.h"
+#include "lowbit/lns.h"
 #include "lowbit/lowbit.h"
 #include "lowbit/minifloat.h"
+#include "lowbit/update.h"
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
-/* Elements per tensor: above the size the quantizers split over threads, with a ragged end. */
-enum { N = 65537, MAX_OUT_BYTES = 8 * N, PACK_ROWS = 37, PACK_K = 1000 };
+/* Elements per tensor: well above the size that 2 threads split (2 x 16384), with a ragged end.
+ * An output is at most 10 bytes per element (an update's weights, momentum and master). */
+enum { N = 100003, MAX_OUT_BYTES = 12 * N, PACK_ROWS = 37, PACK_K = 1000 };
 
 static float floats[N];
 static int32_t acc32[N];
 static int64_t acc64[N];
+/* Finite values of moderate size only, for the updates (which refuse anything else). */
+static float gradients[N];
+static int32_t gradients32[N];
 
 static uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -45,6 +53,14 @@ static void make_inputs(void) {
     }
     acc32[i] = (int32_t)(uint32_t)(s >> (s & 31));
     acc64[i] = (int64_t)(r >> ((s >> 8) & 63)) * ((s & 1) ? -1 : 1);
+    /* Up to 2^3 in magnitude, down to 2^-20, and some zeros. */
+    const uint64_t t = mix(s);
+    float scale = 1.0f;
+    for (unsigned j = 0; j < t % 24; j++) {
+      scale *= 0.5f;
+    }
+    gradients[i] = i % 11 == 0 ? 0.0f : (float)((int32_t)(t >> 40) - (1 << 23)) * scale * 0x1p-20f;
+    gradients32[i] = (int32_t)(t >> 32) >> (t % 24);
   }
   acc64[0] = INT64_MIN;
   acc64[1] = INT64_MAX;
@@ -101,6 +117,171 @@ MINIFLOAT(e5m10_i64_s40_sr, 5, 10, LB_ROUND_STOCHASTIC, lb_quantize_minifloat_i6
           40, )
 MINIFLOAT(e8m10_float_i64_s20_sr, 8, 10, LB_ROUND_STOCHASTIC, lb_quantize_minifloat_i64, acc64,
           20, )
+
+/* Block floating point: rows of k values (as many as fit N), nearest and stochastic; out =
+ * exponents, then codes (each array at an offset aligned for its type). */
+#define BFP(NAME, FUNCTION, INPUT, M, BLOCK, K, ROUNDING, ...)                                     \
+  static lb_status NAME(unsigned threads, void *out, size_t *bytes) {                              \
+    const lb_bfp_format f = {M, BLOCK};                                                            \
+    const size_t rows = N / (K), exponents = rows * lb_bfp_blocks(&f, K) * sizeof(int16_t);        \
+    *bytes = exponents + rows * (K)*lb_bfp_code_bytes(&f);                                         \
+    return FUNCTION(&f, __VA_ARGS__ ROUNDING, 17, (M)*100 + (BLOCK), 3, rows, K, INPUT,            \
+                    (unsigned char *)out + exponents, out, threads);                               \
+  }
+/* Logarithmic codes. */
+#define LNS(NAME, FUNCTION, INPUT, BITS, GAMMA, OFFSET, ROUNDING, ...)                             \
+  static lb_status NAME(unsigned threads, void *out, size_t *bytes) {                              \
+    const lb_lns_format f = {BITS, GAMMA, OFFSET};                                                 \
+    *bytes = N * lb_lns_code_bytes(&f);                                                            \
+    return FUNCTION(&f, __VA_ARGS__ ROUNDING, 19, (BITS)*100 + (GAMMA), 9, N, INPUT, out,          \
+                    threads);                                                                      \
+  }
+
+BFP(bfp_f32_m7_n16_nearest, lb_quantize_bfp_f32, floats, 7, 16, 1000, LB_ROUND_NEAREST, )
+BFP(bfp_f32_m7_n16_sr, lb_quantize_bfp_f32, floats, 7, 16, 1000, LB_ROUND_STOCHASTIC, )
+BFP(bfp_f32_m3_n24_sr, lb_quantize_bfp_f32, floats, 3, 24, 37, LB_ROUND_STOCHASTIC, )
+BFP(bfp_f32_m15_n1000_sr, lb_quantize_bfp_f32, floats, 15, 1000, 1000, LB_ROUND_STOCHASTIC, )
+BFP(bfp_f32_m4_n8_sr, lb_quantize_bfp_f32, floats, 4, 8, 50001, LB_ROUND_STOCHASTIC, )
+BFP(bfp_i32_m7_n16_nearest, lb_quantize_bfp_i32, acc32, 7, 16, 1000, LB_ROUND_NEAREST, 12, )
+BFP(bfp_i32_m7_n16_sr, lb_quantize_bfp_i32, acc32, 7, 16, 1000, LB_ROUND_STOCHASTIC, 12, )
+BFP(bfp_i64_m15_n32_nearest, lb_quantize_bfp_i64, acc64, 15, 32, 500, LB_ROUND_NEAREST, 40, )
+BFP(bfp_i64_m15_n32_sr, lb_quantize_bfp_i64, acc64, 15, 32, 500, LB_ROUND_STOCHASTIC, 40, )
+LNS(lns_f32_b8_g8_nearest, lb_quantize_lns, floats, 8, 8, -64, LB_ROUND_NEAREST, )
+LNS(lns_f32_b8_g8_sr, lb_quantize_lns, floats, 8, 8, -64, LB_ROUND_STOCHASTIC, )
+LNS(lns_f32_b12_g16_nearest, lb_quantize_lns, floats, 12, 16, -1000, LB_ROUND_NEAREST, )
+LNS(lns_f32_b12_g16_sr, lb_quantize_lns, floats, 12, 16, -1000, LB_ROUND_STOCHASTIC, )
+LNS(lns_i32_b8_g8_s16_nearest, lb_quantize_lns_i32, acc32, 8, 8, -64, LB_ROUND_NEAREST, 16, )
+LNS(lns_i32_b8_g8_s16_sr, lb_quantize_lns_i32, acc32, 8, 8, -64, LB_ROUND_STOCHASTIC, 16, )
+LNS(lns_i64_b12_g16_s40_nearest, lb_quantize_lns_i64, acc64, 12, 16, -1000, LB_ROUND_NEAREST, 40, )
+LNS(lns_i64_b12_g16_s40_sr, lb_quantize_lns_i64, acc64, 12, 16, -1000, LB_ROUND_STOCHASTIC, 40, )
+
+/* The updates take a few steps, each with other gradients (the tensor shifted by a step). */
+enum { STEPS = 3, STEP_SHIFT = 7919 };
+
+/* LNS-Madam: codes from integers, states |gradient|, then STEPS updates; out = states, codes. */
+static lb_status madam_case(const lb_lns_format *f, lb_rounding rounding, unsigned threads,
+                            void *out, size_t *bytes) {
+  static float g[N];
+  const size_t code_bytes = lb_lns_code_bytes(f);
+  float *v = out;
+  unsigned char *codes = (unsigned char *)out + N * sizeof(float);
+  *bytes = N * (code_bytes + sizeof(float));
+  for (size_t i = 0; i < N; i++) {
+    const uint16_t code = (uint16_t)mix(i + 5);
+    if (code_bytes == 1) {
+      codes[i] = (uint8_t)code;
+    } else {
+      memcpy(codes + 2 * i, &code, sizeof code);
+    }
+    v[i] = gradients[(i + 1) % N] < 0 ? -gradients[(i + 1) % N] : gradients[(i + 1) % N];
+  }
+  const lb_lns_madam_params p = {
+      .eta = 0.125f, .beta = 0.875f, .rounding = rounding, .seed = 23, .stream = f->bits};
+  for (size_t step = 0; step < STEPS; step++) {
+    for (size_t i = 0; i < N; i++) {
+      g[i] = gradients[(i + step * STEP_SHIFT) % N];
+    }
+    const lb_status status = lb_lns_madam_update(f, &p, 0, N, codes, v, g, threads);
+    if (status != LB_OK) {
+      return status;
+    }
+  }
+  return LB_OK;
+}
+
+#define MADAM(NAME, BITS, GAMMA, OFFSET, ROUNDING)                                                 \
+  static lb_status NAME(unsigned threads, void *out, size_t *bytes) {                              \
+    const lb_lns_format f = {BITS, GAMMA, OFFSET};                                                 \
+    return madam_case(&f, ROUNDING, threads, out, bytes);                                          \
+  }
+
+MADAM(madam_b8_g8_nearest, 8, 8, -64, LB_ROUND_NEAREST)
+MADAM(madam_b8_g8_sr, 8, 8, -64, LB_ROUND_STOCHASTIC)
+MADAM(madam_b12_g16_sr, 12, 16, -1000, LB_ROUND_STOCHASTIC)
+
+/* SGD: weights, momentum and master from integers, then STEPS updates; out = momentum, master,
+ * weights (codes), the widest first so that each array is aligned for its type. Gradients: floats
+ * standing for x * 2^-4, or int32 sums for G * 2^-28. */
+static lb_status sgd_case(int master, int gradient, unsigned weight_wl, unsigned momentum_wl,
+                          lb_rounding rounding, unsigned threads, void *out, size_t *bytes) {
+  static float g_f32[N];
+  static int32_t g_i32[N];
+  const lb_sgd_desc d = {.weights = {weight_wl, weight_wl - 2},
+                         .momentum = {momentum_wl, (int)momentum_wl - 4},
+                         .master = master,
+                         .master_fl = 13,
+                         .gradient = gradient,
+                         .gradient_fl = gradient == LB_FIXED_SOURCE_F32 ? 4 : 28,
+                         .learning_rate = {3, 5},
+                         .momentum_coefficient = {14, 4},
+                         .weight_decay = {5, 9},
+                         .rounding = rounding,
+                         .seed = 29,
+                         .stream_v = 1,
+                         .stream_w = 2,
+                         .stream_q = 3};
+  const int float_master = master == LB_SGD_MASTER_F32;
+  const size_t weight_bytes = weight_wl <= 8 ? 1 : 2;
+  const size_t momentum_bytes = float_master || momentum_wl > 16 ? 4 : 2;
+  const size_t master_bytes = float_master ? 4 : master == LB_SGD_MASTER_S16 ? 2 : 0;
+  unsigned char *momentum = out, *master_copy = momentum + N * momentum_bytes;
+  unsigned char *weights = master_copy + N * master_bytes;
+  *bytes = N * (weight_bytes + momentum_bytes + master_bytes);
+  for (size_t i = 0; i < N; i++) {
+    const uint64_t r = mix(i + 1000);
+    /* Codes over the whole of their range (the updates saturate), masters of moderate size. */
+    const int16_t w = (int16_t)((int32_t)(r & 0xffff) >> (16 - weight_wl));
+    const int32_t v = (int32_t)(uint32_t)(r >> 32) >> (32 - momentum_wl);
+    memcpy(weights + i * weight_bytes,
+           weight_bytes == 1 ? (const void *)&(int8_t){(int8_t)w} : (const void *)&w, weight_bytes);
+    if (float_master) {
+      const float m = gradients[(i + 3) % N], fv = gradients[(i + 4) % N];
+      memcpy(momentum + 4 * i, &fv, sizeof fv);
+      memcpy(master_copy + 4 * i, &m, sizeof m);
+    } else {
+      memcpy(momentum + i * momentum_bytes,
+             momentum_bytes == 2 ? (const void *)&(int16_t){(int16_t)v} : (const void *)&v,
+             momentum_bytes);
+      if (master == LB_SGD_MASTER_S16) {
+        const int16_t m = (int16_t)(r >> 16);
+        memcpy(master_copy + 2 * i, &m, sizeof m);
+      }
+    }
+  }
+  for (size_t step = 0; step < STEPS; step++) {
+    for (size_t i = 0; i < N; i++) {
+      g_f32[i] = gradients[(i + step * STEP_SHIFT) % N];
+      g_i32[i] = gradients32[(i + step * STEP_SHIFT) % N];
+    }
+    const void *g = gradient == LB_FIXED_SOURCE_F32 ? (const void *)g_f32 : (const void *)g_i32;
+    const lb_status status =
+        lb_sgd_update(&d, step * N, N, g, weights, momentum,
+                      master == LB_SGD_MASTER_NONE ? NULL : master_copy, threads);
+    if (status != LB_OK) {
+      return status;
+    }
+  }
+  return LB_OK;
+}
+
+#define SGD(NAME, MASTER, GRADIENT, WEIGHT_WL, MOMENTUM_WL, ROUNDING)                              \
+  static lb_status NAME(unsigned threads, void *out, size_t *bytes) {                              \
+    return sgd_case(MASTER, GRADIENT, WEIGHT_WL, MOMENTUM_WL, ROUNDING, threads, out, bytes);      \
+  }
+
+SGD(sgd_none_f32_nearest, LB_SGD_MASTER_NONE, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_none_f32_sr, LB_SGD_MASTER_NONE, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_STOCHASTIC)
+SGD(sgd_none_i32_nearest, LB_SGD_MASTER_NONE, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_none_i32_sr, LB_SGD_MASTER_NONE, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_STOCHASTIC)
+SGD(sgd_none_i32_w12_v24_sr, LB_SGD_MASTER_NONE, LB_FIXED_SOURCE_I32, 12, 24, LB_ROUND_STOCHASTIC)
+SGD(sgd_s16_f32_nearest, LB_SGD_MASTER_S16, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_s16_f32_sr, LB_SGD_MASTER_S16, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_STOCHASTIC)
+SGD(sgd_s16_i32_nearest, LB_SGD_MASTER_S16, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_s16_i32_sr, LB_SGD_MASTER_S16, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_STOCHASTIC)
+SGD(sgd_f32_f32_nearest, LB_SGD_MASTER_F32, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_f32_f32_sr, LB_SGD_MASTER_F32, LB_FIXED_SOURCE_F32, 8, 16, LB_ROUND_STOCHASTIC)
+SGD(sgd_f32_i32_nearest, LB_SGD_MASTER_F32, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_NEAREST)
+SGD(sgd_f32_i32_sr, LB_SGD_MASTER_F32, LB_FIXED_SOURCE_I32, 8, 16, LB_ROUND_STOCHASTIC)
 
 /* The fused SR pack into the panels of a generic kernel (built for every target, so the panel
  * layout is the same everywhere): PACK_ROWS x PACK_K floats, panel by panel, the panels split
@@ -218,6 +399,39 @@ static const struct {
     {"pack-quantize.s8.sr", pack_s8_sr},
     {"pack-quantize.s16.sr", pack_s16_sr},
     {"pack-quantize.bitplanes2u.sr", pack_bitplanes_2u_sr},
+    {"bfp.f32.m7.n16.k1000.nearest", bfp_f32_m7_n16_nearest},
+    {"bfp.f32.m7.n16.k1000.sr", bfp_f32_m7_n16_sr},
+    {"bfp.f32.m3.n24.k37.sr", bfp_f32_m3_n24_sr},
+    {"bfp.f32.m15.n1000.k1000.sr", bfp_f32_m15_n1000_sr},
+    {"bfp.f32.m4.n8.k50001.sr", bfp_f32_m4_n8_sr},
+    {"bfp.i32.m7.n16.k1000.s12.nearest", bfp_i32_m7_n16_nearest},
+    {"bfp.i32.m7.n16.k1000.s12.sr", bfp_i32_m7_n16_sr},
+    {"bfp.i64.m15.n32.k500.s40.nearest", bfp_i64_m15_n32_nearest},
+    {"bfp.i64.m15.n32.k500.s40.sr", bfp_i64_m15_n32_sr},
+    {"lns.f32.b8.g8.nearest", lns_f32_b8_g8_nearest},
+    {"lns.f32.b8.g8.sr", lns_f32_b8_g8_sr},
+    {"lns.f32.b12.g16.nearest", lns_f32_b12_g16_nearest},
+    {"lns.f32.b12.g16.sr", lns_f32_b12_g16_sr},
+    {"lns.i32.b8.g8.s16.nearest", lns_i32_b8_g8_s16_nearest},
+    {"lns.i32.b8.g8.s16.sr", lns_i32_b8_g8_s16_sr},
+    {"lns.i64.b12.g16.s40.nearest", lns_i64_b12_g16_s40_nearest},
+    {"lns.i64.b12.g16.s40.sr", lns_i64_b12_g16_s40_sr},
+    {"lns-madam.b8.g8.nearest", madam_b8_g8_nearest},
+    {"lns-madam.b8.g8.sr", madam_b8_g8_sr},
+    {"lns-madam.b12.g16.sr", madam_b12_g16_sr},
+    {"sgd.none.f32.w8.v16.nearest", sgd_none_f32_nearest},
+    {"sgd.none.f32.w8.v16.sr", sgd_none_f32_sr},
+    {"sgd.none.i32.w8.v16.nearest", sgd_none_i32_nearest},
+    {"sgd.none.i32.w8.v16.sr", sgd_none_i32_sr},
+    {"sgd.none.i32.w12.v24.sr", sgd_none_i32_w12_v24_sr},
+    {"sgd.s16.f32.w8.v16.nearest", sgd_s16_f32_nearest},
+    {"sgd.s16.f32.w8.v16.sr", sgd_s16_f32_sr},
+    {"sgd.s16.i32.w8.v16.nearest", sgd_s16_i32_nearest},
+    {"sgd.s16.i32.w8.v16.sr", sgd_s16_i32_sr},
+    {"sgd.f32.f32.w8.nearest", sgd_f32_f32_nearest},
+    {"sgd.f32.f32.w8.sr", sgd_f32_f32_sr},
+    {"sgd.f32.i32.w8.nearest", sgd_f32_i32_nearest},
+    {"sgd.f32.i32.w8.sr", sgd_f32_i32_sr},
 };
 
 static uint64_t fnv1a64(const unsigned char *p, size_t n) {
@@ -241,7 +455,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   make_inputs();
-  static unsigned char one[MAX_OUT_BYTES], two[MAX_OUT_BYTES];
+  /* Aligned for the widest element a case writes. */
+  static _Alignas(8) unsigned char one[MAX_OUT_BYTES], two[MAX_OUT_BYTES];
   unsigned failures = 0;
   for (size_t c = 0; c < COUNT(cases); c++) {
     size_t bytes_one = 0, bytes_two = 0;

@@ -11,6 +11,8 @@
  * - master: the master-copy variants through lb_sgd_update: codes are the master's rounding;
  * - chunking: one call against the same tensor in chunks (first_index), SIMD kernels against the
  *   generic one bit for bit;
+ * - threads: 1 and 2 threads alike, also when a refused gradient sits in the second half (then
+ *   nothing is written anywhere);
  * - invalid: the API's refusals. */
 #include <math.h>
 #include <stdio.h>
@@ -516,7 +518,7 @@ static void part_overflow(uint64_t *rng) {
         failures++;
       }
       const lb_status status = lb_sgd_update(&d, 0, M, b.grad, b.weights, b.momentum,
-                                             k->master == LB_SGD_MASTER_NONE ? NULL : b.master);
+                                             k->master == LB_SGD_MASTER_NONE ? NULL : b.master, 1);
       if (status != (want ? LB_BAD_GRADIENT : LB_OK)) {
         fprintf(stderr, "FAIL %s update with %g: status %d\n", k->name, e.g, (int)status);
         failures++;
@@ -669,7 +671,7 @@ static void part_master(uint64_t *rng) {
         random_element(k, &d, i, rng, &e[i]);
         put(k, b, i, &e[i]);
       }
-      expect(lb_sgd_update(&d, 9, N, b.grad, b.weights, b.momentum, b.master), LB_OK, k->name);
+      expect(lb_sgd_update(&d, 9, N, b.grad, b.weights, b.momentum, b.master, 1), LB_OK, k->name);
       for (size_t i = 0; i < N; i++) {
         reference(&d, 9 + i, &e[i]);
         if (differs(k, b, i, &e[i])) {
@@ -725,7 +727,8 @@ static void part_chunking(uint64_t *rng) {
       const size_t at = cuts[c];
       expect(lb_sgd_update(&d, first + at, cuts[c + 1] - at, (char *)parts.grad + at * gb,
                            (char *)parts.weights + at * wb, (char *)parts.momentum + at * vb,
-                           k->master == LB_SGD_MASTER_NONE ? NULL : (char *)parts.master + at * mb),
+                           k->master == LB_SGD_MASTER_NONE ? NULL : (char *)parts.master + at * mb,
+                           1),
              LB_OK, "chunk");
     }
     if (memcmp(whole.weights, parts.weights, N * wb) != 0 ||
@@ -755,6 +758,85 @@ static void part_chunking(uint64_t *rng) {
   buffers_free(other);
 }
 
+enum { BIG = 100003 };
+
+/* lb_sgd_update with 1 and 2 threads on a tensor that 2 threads split, for every type combination
+ * (its generic kernel's): the same weights, momentum and master; and with one refused gradient in
+ * the second half, LB_BAD_GRADIENT from both and every buffer unchanged, the first half (which
+ * another thread would update) included. */
+static void part_threads(uint64_t *rng) {
+  buffers start = buffers_new(BIG), one = buffers_new(BIG), two = buffers_new(BIG);
+  size_t compared = 0;
+  for (size_t n = 0; n < lb_update_sgd_kernel_count(); n++) {
+    const lb_update_sgd_kernel_info *k = lb_update_sgd_kernel_at(n);
+    if (generic_of(k) != k) {
+      continue;
+    }
+    /* Stochastic: the rounding whose bits depend on the element's index, which chunks must
+     * keep (nearest is the digest test's). */
+    lb_sgd_desc d = desc_for(k, weight_bits(k), 0);
+    d.rounding = LB_ROUND_STOCHASTIC;
+    /* Few fraction bits, as in part_overflow, so that an int32 gradient can be refused. */
+    d.gradient_fl = k->gradient == LB_FIXED_SOURCE_F32 ? 3
+                    : k->master == LB_SGD_MASTER_F32   ? -40
+                                                       : -20;
+    const lb_update_sgd_kernel_info *chosen;
+    lb_sgd_args args;
+    expect(lb_sgd_prepare(&d, &chosen, &args), LB_OK, k->name);
+    const double limit =
+        k->master == LB_SGD_MASTER_F32 ? ldexp(1.0, 64 + d.gradient_fl) : (double)args.g_max;
+    element e;
+    for (size_t i = 0; i < BIG; i++) {
+      random_element(k, &d, i, rng, &e);
+      if (k->gradient != LB_FIXED_SOURCE_F32) {
+        e.g = nearbyint((double)(int64_t)lb_test_random(rng) * 0x1p-64 * limit);
+      }
+      put(k, start, i, &e);
+    }
+    const size_t gb = k->gradient == LB_FIXED_SOURCE_I64 ? 8 : 4;
+    const size_t bytes[4] = {BIG * gb, BIG * 2, BIG * 4, BIG * 4};
+    for (int refused = 0; refused <= 1; refused++) {
+      if (refused) {
+        e.g = k->gradient == LB_FIXED_SOURCE_F32 ? NAN : limit * 2.0;
+        put(k, start, BIG - 7, &e);
+      }
+      void *const from[4] = {start.grad, start.weights, start.momentum, start.master};
+      void *const to[2][4] = {{one.grad, one.weights, one.momentum, one.master},
+                              {two.grad, two.weights, two.momentum, two.master}};
+      for (int b = 0; b < 4; b++) {
+        memcpy(to[0][b], from[b], bytes[b]);
+        memcpy(to[1][b], from[b], bytes[b]);
+      }
+      void *master_one = k->master == LB_SGD_MASTER_NONE ? NULL : one.master;
+      void *master_two = k->master == LB_SGD_MASTER_NONE ? NULL : two.master;
+      const lb_status want = refused ? LB_BAD_GRADIENT : LB_OK;
+      expect(lb_sgd_update(&d, 3, BIG, one.grad, one.weights, one.momentum, master_one, 1), want,
+             k->name);
+      expect(lb_sgd_update(&d, 3, BIG, two.grad, two.weights, two.momentum, master_two, 2), want,
+             k->name);
+      for (int b = 1; b < 4; b++) {
+        if (memcmp(to[0][b], to[1][b], bytes[b]) != 0) {
+          fprintf(stderr, "FAIL threads %s: 1 and 2 threads differ (buffer %d)\n", k->name, b);
+          failures++;
+        }
+        if (refused && memcmp(to[1][b], from[b], bytes[b]) != 0) {
+          fprintf(stderr, "FAIL threads %s: a refused update wrote (buffer %d)\n", k->name, b);
+          failures++;
+        }
+      }
+      if (!refused && memcmp(one.momentum, start.momentum, bytes[2]) == 0) {
+        fprintf(stderr, "FAIL threads %s: the update changed nothing\n", k->name);
+        failures++;
+      }
+      compared++;
+    }
+  }
+  printf("threads: %zu updates of %d elements, 1 and 2 threads alike\n", compared, BIG);
+  buffers_free(start);
+  buffers_free(one);
+  buffers_free(two);
+}
+
 static void part_invalid(void) {
   const lb_update_sgd_kernel_info *k = lb_update_sgd_kernel_at(0);
   const lb_sgd_desc ok = desc_for(k, 8, 0);
@@ -763,13 +845,13 @@ static void part_invalid(void) {
   int16_t v[2] = {100, -100};
   float master[2] = {1.0f, 2.0f};
   size_t refused;
-  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, NULL), LB_OK, "valid");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, NULL, 1), LB_OK, "valid");
   lb_sgd_desc d;
 #define REFUSE(field, value, what)                                                                 \
   do {                                                                                             \
     d = ok;                                                                                        \
     d.field = value;                                                                               \
-    expect(lb_sgd_update(&d, 0, 2, grad, w, v, NULL), LB_INVALID_ARGUMENT, what);                  \
+    expect(lb_sgd_update(&d, 0, 2, grad, w, v, NULL, 1), LB_INVALID_ARGUMENT, what);               \
     expect(lb_sgd_check(&d, 2, grad, &refused), LB_INVALID_ARGUMENT, what);                        \
   } while (0)
   REFUSE(weights.wl, 1, "weights wl 1");
@@ -793,28 +875,29 @@ static void part_invalid(void) {
   d = ok;
   d.momentum.wl = 32;
   d.momentum_coefficient = (lb_fixed_multiplier){(1u << 31) - 1, 31};
-  expect(lb_sgd_update(&d, 0, 2, grad, w, (int32_t[2]){0, 0}, NULL), LB_INVALID_ARGUMENT,
+  expect(lb_sgd_update(&d, 0, 2, grad, w, (int32_t[2]){0, 0}, NULL, 1), LB_INVALID_ARGUMENT,
          "terms beyond 61 bits");
   d = ok;
   d.master = LB_SGD_MASTER_S16;
   d.master_fl = ok.weights.fl - 1;
-  expect(lb_sgd_update(&d, 0, 2, grad, w, v, master), LB_INVALID_ARGUMENT, "master fl below fl");
-  expect(lb_sgd_update(NULL, 0, 2, grad, w, v, NULL), LB_INVALID_ARGUMENT, "NULL desc");
-  expect(lb_sgd_update(&ok, 0, 2, NULL, w, v, NULL), LB_INVALID_ARGUMENT, "NULL gradients");
-  expect(lb_sgd_update(&ok, 0, 2, grad, NULL, v, NULL), LB_INVALID_ARGUMENT, "NULL weights");
-  expect(lb_sgd_update(&ok, 0, 2, grad, w, NULL, NULL), LB_INVALID_ARGUMENT, "NULL momentum");
-  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, master), LB_INVALID_ARGUMENT, "master without one");
-  expect(lb_sgd_update(&ok, 0, 0, grad, w, v, NULL), LB_INVALID_ARGUMENT, "count 0");
+  expect(lb_sgd_update(&d, 0, 2, grad, w, v, master, 1), LB_INVALID_ARGUMENT, "master fl below fl");
+  expect(lb_sgd_update(NULL, 0, 2, grad, w, v, NULL, 1), LB_INVALID_ARGUMENT, "NULL desc");
+  expect(lb_sgd_update(&ok, 0, 2, NULL, w, v, NULL, 1), LB_INVALID_ARGUMENT, "NULL gradients");
+  expect(lb_sgd_update(&ok, 0, 2, grad, NULL, v, NULL, 1), LB_INVALID_ARGUMENT, "NULL weights");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, NULL, NULL, 1), LB_INVALID_ARGUMENT, "NULL momentum");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w, v, master, 1), LB_INVALID_ARGUMENT,
+         "master without one");
+  expect(lb_sgd_update(&ok, 0, 0, grad, w, v, NULL, 1), LB_INVALID_ARGUMENT, "count 0");
   d = ok;
   d.master = LB_SGD_MASTER_F32;
-  expect(lb_sgd_update(&d, 0, 2, grad, w, master, NULL), LB_INVALID_ARGUMENT, "no float master");
+  expect(lb_sgd_update(&d, 0, 2, grad, w, master, NULL, 1), LB_INVALID_ARGUMENT, "no float master");
   expect(lb_sgd_check(&ok, 2, grad, NULL), LB_INVALID_ARGUMENT, "NULL refused");
   expect(lb_sgd_check(NULL, 2, grad, &refused), LB_INVALID_ARGUMENT, "check NULL desc");
   expect(lb_sgd_prepare(&ok, NULL, NULL), LB_INVALID_ARGUMENT, "prepare NULL");
   /* Refusals wrote nothing: the values are those of the one valid step. */
   int8_t w_once[2] = {3, -3};
   int16_t v_once[2] = {100, -100};
-  expect(lb_sgd_update(&ok, 0, 2, grad, w_once, v_once, NULL), LB_OK, "valid");
+  expect(lb_sgd_update(&ok, 0, 2, grad, w_once, v_once, NULL, 1), LB_OK, "valid");
   if (memcmp(w, w_once, sizeof w) != 0 || memcmp(v, v_once, sizeof v) != 0 || master[0] != 1.0f) {
     fprintf(stderr, "FAIL invalid: a refused call wrote\n");
     failures++;
@@ -828,7 +911,8 @@ static void part_invalid(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: %s kernels|unbiased|overflow|lossscale|master|chunking|invalid\n",
+    fprintf(stderr,
+            "usage: %s kernels|unbiased|overflow|lossscale|master|chunking|threads|invalid\n",
             argv[0]);
     return 2;
   }
@@ -846,6 +930,8 @@ int main(int argc, char **argv) {
     part_master(&rng);
   } else if (strcmp(argv[1], "chunking") == 0) {
     part_chunking(&rng);
+  } else if (strcmp(argv[1], "threads") == 0) {
+    part_threads(&rng);
   } else if (strcmp(argv[1], "invalid") == 0) {
     part_invalid();
   } else {

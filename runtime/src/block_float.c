@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "registry.h"
 
 enum { MIN_MANTISSA = 1, MAX_MANTISSA = 15, MAX_SHIFT = 62 };
@@ -60,9 +61,29 @@ static int shape_is_valid(const lb_bfp_format *format, size_t rows, size_t k, co
          out != NULL && exponents != NULL && (rows == 0 || k <= SIZE_MAX / rows);
 }
 
+/* One kernel call per chunk of rows: row first of the call is row first_row + first of the
+ * tensor, so the chunks write what one call would. */
+typedef struct lb_bfp_work {
+  const lb_quantize_bfp_kernel_info *kernel;
+  lb_quantize_bfp_args args;
+  size_t first_row, k, blocks;
+  const unsigned char *in;
+  unsigned char *codes;
+  int16_t *exponents;
+  size_t in_bytes, code_bytes;
+} lb_bfp_work;
+
+static void run_rows(void *context, size_t first, size_t rows) {
+  const lb_bfp_work *work = context;
+  const size_t element = first * work->k;
+  work->kernel->fn(rows, work->k, work->in + element * work->in_bytes, work->first_row + first,
+                   work->codes + element * work->code_bytes, work->exponents + first * work->blocks,
+                   &work->args);
+}
+
 static lb_status run(int source, const lb_bfp_format *format, unsigned s, lb_rounding rounding,
                      uint64_t seed, uint64_t stream, size_t first_row, size_t rows, size_t k,
-                     const void *in, void *codes, int16_t *exponents) {
+                     const void *in, void *codes, int16_t *exponents, unsigned threads) {
   if (!shape_is_valid(format, rows, k, in, codes, exponents) || s > MAX_SHIFT ||
       (rounding != LB_ROUND_NEAREST && rounding != LB_ROUND_STOCHASTIC)) {
     return LB_INVALID_ARGUMENT;
@@ -71,35 +92,48 @@ static lb_status run(int source, const lb_bfp_format *format, unsigned s, lb_rou
   if (kernel == NULL) {
     return LB_NO_KERNEL;
   }
-  const lb_quantize_bfp_args args = {.mantissa_bits = format->mantissa_bits,
+  const lb_bfp_work work = {.kernel = kernel,
+                            .args = {.mantissa_bits = format->mantissa_bits,
                                      .block = format->block,
                                      .shift = s,
                                      .rounding = rounding,
                                      .seed = seed,
-                                     .stream = stream};
-  kernel->fn(rows, k, in, first_row, codes, exponents, &args);
+                                     .stream = stream},
+                            .first_row = first_row,
+                            .k = k,
+                            .blocks = lb_bfp_blocks(format, k),
+                            .in = in,
+                            .codes = codes,
+                            .exponents = exponents,
+                            .in_bytes =
+                                source == LB_BFP_SOURCE_I64 ? sizeof(int64_t) : sizeof(float),
+                            .code_bytes = lb_bfp_code_bytes(format)};
+  /* Blocks never straddle rows, so whole rows are the unit of splitting. */
+  lb_chunked_rows(threads, rows, k, run_rows, (void *)&work);
   return LB_OK;
 }
 
 lb_status lb_quantize_bfp_f32(const lb_bfp_format *format, lb_rounding rounding, uint64_t seed,
                               uint64_t stream, size_t first_row, size_t rows, size_t k,
-                              const float *x, void *codes, int16_t *exponents) {
+                              const float *x, void *codes, int16_t *exponents, unsigned threads) {
   return run(LB_BFP_SOURCE_F32, format, 0, rounding, seed, stream, first_row, rows, k, x, codes,
-             exponents);
+             exponents, threads);
 }
 
 lb_status lb_quantize_bfp_i32(const lb_bfp_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, size_t first_row, size_t rows,
-                              size_t k, const int32_t *acc, void *codes, int16_t *exponents) {
+                              size_t k, const int32_t *acc, void *codes, int16_t *exponents,
+                              unsigned threads) {
   return run(LB_BFP_SOURCE_I32, format, s, rounding, seed, stream, first_row, rows, k, acc, codes,
-             exponents);
+             exponents, threads);
 }
 
 lb_status lb_quantize_bfp_i64(const lb_bfp_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, size_t first_row, size_t rows,
-                              size_t k, const int64_t *acc, void *codes, int16_t *exponents) {
+                              size_t k, const int64_t *acc, void *codes, int16_t *exponents,
+                              unsigned threads) {
   return run(LB_BFP_SOURCE_I64, format, s, rounding, seed, stream, first_row, rows, k, acc, codes,
-             exponents);
+             exponents, threads);
 }
 
 /* 2^j as a double for |j| <= 1022, from its bits. */

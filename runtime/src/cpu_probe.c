@@ -146,10 +146,19 @@ static void lb_arm_caches(lb_cpu_probe_result *result) {
 #define HWCAP_ARM_NEON (1ul << 12)
 #endif
 
+/* AArch64 HWCAP bit of the ARMv8.2 dot product (sdot/udot), asm/hwcap.h; the neondot kernels
+ * need it. */
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1ul << 20)
+#endif
+
 void lb_cpu_probe(lb_cpu_probe_result *result) {
 #ifdef __aarch64__
   result->arch = "aarch64";
   result->isas[result->isa_count++] = "neon";
+  if ((getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0) {
+    result->isas[result->isa_count++] = "neondot";
+  }
 #else
   result->arch = "armv7";
   if ((getauxval(AT_HWCAP) & HWCAP_ARM_NEON) != 0) {

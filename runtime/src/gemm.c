@@ -2,7 +2,6 @@
  * selection and planning take them as valid. C is written only once every check has passed and
  * the panels are allocated, so an error leaves it untouched. */
 #include "codes.h"
-#include "cpu.h"
 #include "lowbit/lowbit.h"
 #include "plan.h"
 #include "select.h"
@@ -21,17 +20,12 @@ static int lb_gemm_arguments_valid(const lb_gemm_desc *desc, size_t m, size_t n,
 }
 
 unsigned lb_gemm_threads(unsigned requested, size_t m, size_t n, size_t k) {
-  if (requested != 0) {
-    return requested;
-  }
-  const unsigned threads = lb_cpu_default_threads();
   uint64_t macs;
   if (__builtin_mul_overflow((uint64_t)m, (uint64_t)n, &macs) ||
       __builtin_mul_overflow(macs, (uint64_t)k, &macs)) {
-    return threads;
+    macs = UINT64_MAX;
   }
-  const uint64_t affordable = macs / LB_MIN_MACS_PER_THREAD;
-  return affordable >= threads ? threads : affordable >= 1 ? (unsigned)affordable : 1;
+  return lb_threads_for_work(requested, macs, LB_MIN_MACS_PER_THREAD);
 }
 
 lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const void *a, size_t lda,

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "registry.h"
 
 #pragma STDC FP_CONTRACT OFF
@@ -196,9 +197,26 @@ const lb_lns_madam_kernel_info *lb_lns_madam_select(int code) {
   return generic;
 }
 
+/* One kernel call per chunk, at the chunk's first element index. */
+typedef struct lb_lns_work {
+  const lb_lns_kernel_info *kernel;
+  lb_quantize_lns_args args;
+  uint64_t first_index;
+  const unsigned char *in;
+  unsigned char *codes;
+  size_t in_bytes, code_bytes;
+} lb_lns_work;
+
+static void quantize_chunk(void *context, size_t first, size_t count) {
+  const lb_lns_work *work = context;
+  work->kernel->fn(count, work->in + first * work->in_bytes, work->first_index + first,
+                   work->codes + first * work->code_bytes, &work->args);
+}
+
 static lb_status quantize(const lb_lns_format *format, int source, unsigned shift,
                           lb_rounding rounding, uint64_t seed, uint64_t stream,
-                          uint64_t first_index, size_t count, const void *in, void *codes) {
+                          uint64_t first_index, size_t count, const void *in, void *codes,
+                          unsigned threads) {
   if (!format_is_valid(format) || in == NULL || codes == NULL || count == 0 || shift > MAX_SHIFT ||
       (rounding != LB_ROUND_NEAREST && rounding != LB_ROUND_STOCHASTIC)) {
     return LB_INVALID_ARGUMENT;
@@ -207,36 +225,43 @@ static lb_status quantize(const lb_lns_format *format, int source, unsigned shif
   if (kernel == NULL) {
     return LB_NO_KERNEL;
   }
-  const lb_quantize_lns_args args = {.bits = format->bits,
+  const lb_lns_work work = {.kernel = kernel,
+                            .args = {.bits = format->bits,
                                      .offset = format->offset,
                                      .shift = shift,
                                      .rounding = rounding,
                                      .seed = seed,
                                      .stream = stream,
-                                     .tables = lb_lns_tables_of(format->gamma)};
-  kernel->fn(count, in, first_index, codes, &args);
+                                     .tables = lb_lns_tables_of(format->gamma)},
+                            .first_index = first_index,
+                            .in = in,
+                            .codes = codes,
+                            .in_bytes = source == LB_LNS_SOURCE_I64 ? 8 : 4,
+                            .code_bytes = lb_lns_code_bytes(format)};
+  /* 64 elements: a whole number of vectors for every ISA. */
+  lb_chunked_for(threads, count, 64, quantize_chunk, (void *)&work);
   return LB_OK;
 }
 
 lb_status lb_quantize_lns(const lb_lns_format *format, lb_rounding rounding, uint64_t seed,
                           uint64_t stream, uint64_t first_index, size_t count, const float *x,
-                          void *codes) {
+                          void *codes, unsigned threads) {
   return quantize(format, LB_LNS_SOURCE_F32, 0, rounding, seed, stream, first_index, count, x,
-                  codes);
+                  codes, threads);
 }
 
 lb_status lb_quantize_lns_i32(const lb_lns_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                              const int32_t *acc, void *codes) {
+                              const int32_t *acc, void *codes, unsigned threads) {
   return quantize(format, LB_LNS_SOURCE_I32, s, rounding, seed, stream, first_index, count, acc,
-                  codes);
+                  codes, threads);
 }
 
 lb_status lb_quantize_lns_i64(const lb_lns_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                              const int64_t *acc, void *codes) {
+                              const int64_t *acc, void *codes, unsigned threads) {
   return quantize(format, LB_LNS_SOURCE_I64, s, rounding, seed, stream, first_index, count, acc,
-                  codes);
+                  codes, threads);
 }
 
 lb_status lb_lns_decode(const lb_lns_format *format, size_t count, const void *codes, float *y) {
@@ -262,9 +287,31 @@ lb_status lb_lns_decode(const lb_lns_format *format, size_t count, const void *c
   return LB_OK;
 }
 
+/* The update's chunks: the check of one, or its update at its first element index. */
+typedef struct lb_madam_work {
+  const lb_lns_madam_kernel_info *kernel;
+  lb_lns_madam_args args;
+  uint64_t first_index;
+  unsigned char *codes;
+  size_t code_bytes;
+  float *v;
+  const float *g;
+} lb_madam_work;
+
+static size_t madam_check_chunk(void *context, size_t first, size_t count) {
+  const lb_madam_work *work = context;
+  return work->kernel->check(count, work->v + first, work->g + first);
+}
+
+static void madam_update_chunk(void *context, size_t first, size_t count) {
+  const lb_madam_work *work = context;
+  work->kernel->fn(count, work->codes + first * work->code_bytes, work->v + first, work->g + first,
+                   work->first_index + first, &work->args);
+}
+
 lb_status lb_lns_madam_update(const lb_lns_format *format, const lb_lns_madam_params *params,
                               uint64_t first_index, size_t count, void *codes, float *v,
-                              const float *g) {
+                              const float *g, unsigned threads) {
   if (!format_is_valid(format) || params == NULL || codes == NULL || v == NULL || g == NULL ||
       count == 0 ||
       (params->rounding != LB_ROUND_NEAREST && params->rounding != LB_ROUND_STOCHASTIC)) {
@@ -279,12 +326,24 @@ lb_status lb_lns_madam_update(const lb_lns_format *format, const lb_lns_madam_pa
   if (kernel == NULL) {
     return LB_NO_KERNEL;
   }
-  const lb_lns_madam_args args = {.bits = format->bits,
-                                  .gamma = format->gamma,
-                                  .eta = params->eta,
-                                  .beta = params->beta,
-                                  .rounding = params->rounding,
-                                  .seed = params->seed,
-                                  .stream = params->stream};
-  return kernel->fn(count, codes, v, g, first_index, &args) ? LB_BAD_GRADIENT : LB_OK;
+  lb_madam_work work = {.kernel = kernel,
+                        .args = {.bits = format->bits,
+                                 .gamma = format->gamma,
+                                 .eta = params->eta,
+                                 .beta = params->beta,
+                                 .rounding = params->rounding,
+                                 .seed = params->seed,
+                                 .stream = params->stream},
+                        .first_index = first_index,
+                        .codes = codes,
+                        .code_bytes = lb_lns_code_bytes(format),
+                        .v = v,
+                        .g = g};
+  /* The whole call is checked before any chunk writes: a refused element anywhere leaves every
+   * code and state as they were, whatever the thread count. */
+  if (lb_chunked_sum(threads, count, 64, madam_check_chunk, &work) != 0) {
+    return LB_BAD_GRADIENT;
+  }
+  lb_chunked_for(threads, count, 64, madam_update_chunk, &work);
+  return LB_OK;
 }

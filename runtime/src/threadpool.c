@@ -6,6 +6,8 @@
 
 #include "threadpool.h"
 
+#include "cpu.h"
+
 #define LB_POOL_MAX_WORKERS (LB_POOL_MAX_THREADS - 1)
 
 static struct {
@@ -125,4 +127,13 @@ void lb_parallel_for(unsigned threads, size_t items, lb_task_fn task, void *cont
   }
   pthread_mutex_unlock(&lb_pool.lock);
   pthread_mutex_unlock(&lb_pool.call_lock);
+}
+
+unsigned lb_threads_for_work(unsigned requested, uint64_t work, uint64_t work_per_thread) {
+  if (requested != 0) {
+    return requested;
+  }
+  const unsigned threads = lb_cpu_default_threads();
+  const uint64_t affordable = work / work_per_thread;
+  return affordable >= threads ? threads : affordable >= 1 ? (unsigned)affordable : 1;
 }

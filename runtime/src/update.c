@@ -2,6 +2,7 @@
  * and the choice of a registered kernel. */
 #include <string.h>
 
+#include "chunked.h"
 #include "lowbit/update.h"
 #include "registry.h"
 
@@ -185,21 +186,54 @@ lb_status lb_sgd_check(const lb_sgd_desc *desc, size_t count, const void *gradie
   return LB_OK;
 }
 
-lb_status lb_sgd_update(const lb_sgd_desc *desc, uint64_t first_index, size_t count,
-                        const void *gradients, void *weights, void *momentum, void *master) {
+/* The update's chunks: the check of one, or its update at its first element index. */
+typedef struct lb_sgd_work {
   const lb_update_sgd_kernel_info *kernel;
   lb_sgd_args args;
+  uint64_t first_index;
+  const unsigned char *gradients;
+  unsigned char *weights, *momentum, *master;
+  size_t gradient_bytes, weight_bytes, momentum_bytes, master_bytes;
+} lb_sgd_work;
+
+static size_t check_chunk(void *context, size_t first, size_t count) {
+  const lb_sgd_work *work = context;
+  return work->kernel->check(count, work->gradients + first * work->gradient_bytes, &work->args);
+}
+
+static void update_chunk(void *context, size_t first, size_t count) {
+  const lb_sgd_work *work = context;
+  work->kernel->update(
+      count, work->gradients + first * work->gradient_bytes, work->first_index + first,
+      work->weights + first * work->weight_bytes, work->momentum + first * work->momentum_bytes,
+      work->master == NULL ? NULL : work->master + first * work->master_bytes, &work->args);
+}
+
+lb_status lb_sgd_update(const lb_sgd_desc *desc, uint64_t first_index, size_t count,
+                        const void *gradients, void *weights, void *momentum, void *master,
+                        unsigned threads) {
   if (desc == NULL || gradients == NULL || weights == NULL || momentum == NULL || count == 0 ||
       (desc->master == LB_SGD_MASTER_NONE) != (master == NULL)) {
     return LB_INVALID_ARGUMENT;
   }
-  const lb_status status = lb_sgd_prepare(desc, &kernel, &args);
+  lb_sgd_work work = {.first_index = first_index,
+                      .gradients = gradients,
+                      .weights = weights,
+                      .momentum = momentum,
+                      .master = master};
+  const lb_status status = lb_sgd_prepare(desc, &work.kernel, &work.args);
   if (status != LB_OK) {
     return status;
   }
-  if (kernel->check(count, gradients, &args) != 0) {
+  work.gradient_bytes = desc->gradient == LB_FIXED_SOURCE_I64 ? sizeof(int64_t) : sizeof(float);
+  work.weight_bytes = work.kernel->weight == LB_CODE_S8 ? 1 : 2;
+  work.momentum_bytes = (size_t)work.kernel->momentum;
+  work.master_bytes = desc->master == LB_SGD_MASTER_F32 ? sizeof(float) : sizeof(int16_t);
+  /* The whole call is checked before any chunk writes: a refused gradient anywhere leaves every
+   * weight, momentum and master as they were, whatever the thread count. */
+  if (lb_chunked_sum(threads, count, 64, check_chunk, &work) != 0) {
     return LB_BAD_GRADIENT;
   }
-  kernel->update(count, gradients, first_index, weights, momentum, master, &args);
+  lb_chunked_for(threads, count, 64, update_chunk, &work);
   return LB_OK;
 }

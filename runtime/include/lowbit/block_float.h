@@ -21,6 +21,11 @@
  * (docs/design.md, section 13): the result depends on (seed, stream, element index) alone, the same
  * on every target and for any split of a tensor into row chunks.
  *
+ * threads: 0 takes the default (LOWBIT_THREADS if set, else one per online CPU, fewer for small
+ * calls), 1 quantizes on the calling thread, n on up to n threads of liblowbit's pool; the rows
+ * are split into chunks of whole rows (small calls stay on the calling thread). The codes and
+ * exponents are the same for every thread count.
+ *
  * Include this header on its own (lowbit/lowbit.h does not include it). */
 #ifndef LOWBIT_BLOCK_FLOAT_H
 #define LOWBIT_BLOCK_FLOAT_H
@@ -55,7 +60,7 @@ size_t lb_bfp_blocks(const lb_bfp_format *format, size_t k);
  * unknown rounding. rows = 0 writes nothing. */
 lb_status lb_quantize_bfp_f32(const lb_bfp_format *format, lb_rounding rounding, uint64_t seed,
                               uint64_t stream, size_t first_row, size_t rows, size_t k,
-                              const float *x, void *codes, int16_t *exponents);
+                              const float *x, void *codes, int16_t *exponents, unsigned threads);
 
 /* The same for accumulators acc standing for acc * 2^-s (s in 0..62), in exact integer arithmetic
  * for every acc: E = (bit length of the block's largest |acc|) - s, and every acc of the block is
@@ -64,10 +69,12 @@ lb_status lb_quantize_bfp_f32(const lb_bfp_format *format, lb_rounding rounding,
  * arithmetic; acc << -j when j < 0), then clamped. */
 lb_status lb_quantize_bfp_i32(const lb_bfp_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, size_t first_row, size_t rows,
-                              size_t k, const int32_t *acc, void *codes, int16_t *exponents);
+                              size_t k, const int32_t *acc, void *codes, int16_t *exponents,
+                              unsigned threads);
 lb_status lb_quantize_bfp_i64(const lb_bfp_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, size_t first_row, size_t rows,
-                              size_t k, const int64_t *acc, void *codes, int16_t *exponents);
+                              size_t k, const int64_t *acc, void *codes, int16_t *exponents,
+                              unsigned threads);
 
 /* y [rows][k] = code * 2^(E - m), E the exponent of the code's block. Exact for what the
  * quantizers write; other exponents are rounded to float once (to nearest, +-inf beyond the

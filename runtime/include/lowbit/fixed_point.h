@@ -10,9 +10,10 @@
  * first_index + i) (docs/design.md, section 13): the codes depend on (seed, stream, the element's
  * index in the tensor) alone, the same on every target and for any split of a tensor into calls.
  *
- * threads: 0 or 1 quantizes on the calling thread; more splits [0, count) into chunks over up to
- * that many threads of liblowbit's pool (small calls stay on the calling thread). The codes are
- * the same for every thread count.
+ * threads: 0 takes the default (LOWBIT_THREADS if set, else one per online CPU, fewer for small
+ * calls), 1 quantizes on the calling thread, n splits [0, count) into chunks over up to n threads
+ * of liblowbit's pool (small calls stay on the calling thread). The codes are the same for every
+ * thread count.
  *
  * Include this header on its own (lowbit/lowbit.h does not include it). */
 #ifndef LOWBIT_FIXED_POINT_H

@@ -20,7 +20,12 @@
  *   lb_random_bits(seed, stream, first_index + i): the same codes for any chunking and target.
  * - |x| at or beyond the largest level and +-inf: +-F; NaN: code 0 (+0).
  * Accumulators: acc * 2^-s (s in 0..62), |acc| first rounded to 24 significant bits, ties to even
- * (exact below 2^24; it is (float)acc * 2^-s), then quantized as that float. */
+ * (exact below 2^24; it is (float)acc * 2^-s), then quantized as that float.
+ *
+ * threads (the quantizers and the update): 0 takes the default (LOWBIT_THREADS if set, else one
+ * per online CPU, fewer for small calls), 1 runs on the calling thread, n splits [0, count) into
+ * chunks over up to n threads of liblowbit's pool (small calls stay on the calling thread). The
+ * codes (and states) are the same for every thread count. */
 #ifndef LOWBIT_LNS_H
 #define LOWBIT_LNS_H
 
@@ -48,15 +53,15 @@ size_t lb_lns_code_bytes(const lb_lns_format *format);
  * unknown rounding, count 0. */
 lb_status lb_quantize_lns(const lb_lns_format *format, lb_rounding rounding, uint64_t seed,
                           uint64_t stream, uint64_t first_index, size_t count, const float *x,
-                          void *codes);
+                          void *codes, unsigned threads);
 
 /* The same from accumulators worth acc * 2^-s, s in 0..62. */
 lb_status lb_quantize_lns_i32(const lb_lns_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                              const int32_t *acc, void *codes);
+                              const int32_t *acc, void *codes, unsigned threads);
 lb_status lb_quantize_lns_i64(const lb_lns_format *format, unsigned s, lb_rounding rounding,
                               uint64_t seed, uint64_t stream, uint64_t first_index, size_t count,
-                              const int64_t *acc, void *codes);
+                              const int64_t *acc, void *codes, unsigned threads);
 
 /* The values of codes[0, count) as float32; code bits above the sign are ignored. */
 lb_status lb_lns_decode(const lb_lns_format *format, size_t count, const void *codes, float *y);
@@ -75,7 +80,7 @@ const lb_lns_tables *lb_lns_tables_of(unsigned gamma);
  * eta (log2 units) in [0, 65536 / gamma], beta in [0, 1]. Bits come from
  * lb_random_bits(seed, stream, first_index + i). The offset of the format does not enter.
  * LB_BAD_GRADIENT: some g or v of the call is NaN or infinite, or a v is below zero; nothing was
- * written (the check runs over the whole call first). */
+ * written (the check runs over the whole call, in parallel, before any chunk is updated). */
 typedef struct lb_lns_madam_params {
   float eta, beta;
   lb_rounding rounding;
@@ -84,7 +89,7 @@ typedef struct lb_lns_madam_params {
 
 lb_status lb_lns_madam_update(const lb_lns_format *format, const lb_lns_madam_params *params,
                               uint64_t first_index, size_t count, void *codes, float *v,
-                              const float *g);
+                              const float *g, unsigned threads);
 
 /* The kernels built into this library, in kernels.spec order, and the ones the calls above use on
  * this CPU: the first SIMD kernel it runs, else the generic one; NULL if none is built. */

@@ -10,9 +10,10 @@
  * Values are written as float32 (the simulation view) or as codes sign | exponent | mantissa,
  * uint8_t when e + m + 1 <= 8, else uint16_t (up to 16 bits).
  *
- * threads: 0 or 1 rounds on the calling thread; more splits [0, count) into chunks over up to that
- * many threads of liblowbit's pool (small calls stay on the calling thread). The output is the
- * same for every thread count. */
+ * threads: 0 takes the default (LOWBIT_THREADS if set, else one per online CPU, fewer for small
+ * calls), 1 rounds on the calling thread, n splits [0, count) into chunks over up to n threads of
+ * liblowbit's pool (small calls stay on the calling thread). The output is the same for every
+ * thread count. */
 #ifndef LOWBIT_MINIFLOAT_H
 #define LOWBIT_MINIFLOAT_H
 

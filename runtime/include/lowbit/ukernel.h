@@ -298,16 +298,20 @@ typedef struct lb_lns_madam_args {
   uint64_t seed, stream;
 } lb_lns_madam_args;
 
-/* Updates codes[0, count) and the state v[0, count) with the gradients g[0, count). Returns 0, or
- * 1 without writing anything when a g or v is NaN or infinite or a v is below zero. */
-typedef int (*lb_update_lns_madam_fn)(size_t count, void *codes, float *v, const float *g,
-                                      uint64_t first_index, const lb_lns_madam_args *args);
+/* Updates codes[0, count) and the state v[0, count) with the gradients g[0, count), every one of
+ * which the check passed. */
+typedef void (*lb_update_lns_madam_fn)(size_t count, void *codes, float *v, const float *g,
+                                       uint64_t first_index, const lb_lns_madam_args *args);
+
+/* Counts the elements the update refuses: g or v NaN or infinite, or v below zero (-0 is zero). */
+typedef size_t (*lb_update_lns_madam_check_fn)(size_t count, const float *v, const float *g);
 
 typedef struct lb_lns_madam_kernel_info {
   const char *name;
   const char *isa;
   int code; /* enum lb_lns_code */
   lb_update_lns_madam_fn fn;
+  lb_update_lns_madam_check_fn check;
 } lb_lns_madam_kernel_info;
 /* The element type a block floating point quantizer reads (docs/design.md, section 16). */
 enum lb_bfp_source {

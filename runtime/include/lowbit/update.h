@@ -80,12 +80,18 @@ typedef struct lb_sgd_desc {
  * - LB_SGD_MASTER_NONE: weights (codes) and momentum updated in place, master NULL;
  * - LB_SGD_MASTER_S16: master (int16_t) and momentum updated, weights (codes) written;
  * - LB_SGD_MASTER_F32: master and momentum (float) updated, weights (codes) written.
+ * threads: 0 takes the default (LOWBIT_THREADS if set, else one per online CPU, fewer for small
+ * calls), 1 runs on the calling thread, n splits [0, count) into chunks over up to n threads of
+ * liblowbit's pool (small calls stay on the calling thread); the gradients of the whole call are
+ * checked, in parallel, before any chunk is updated. The results are the same for every thread
+ * count.
  * LB_INVALID_ARGUMENT: desc or a buffer the mode needs NULL (count 0 included), a field out of
  * range, streams not distinct, or a configuration whose terms do not fit 61 bits (the header
  * comment's shifts); nothing is written. LB_BAD_GRADIENT: a refused gradient, nothing is
  * written. LB_NO_KERNEL: no kernel for the types on this CPU. */
 lb_status lb_sgd_update(const lb_sgd_desc *desc, uint64_t first_index, size_t count,
-                        const void *gradients, void *weights, void *momentum, void *master);
+                        const void *gradients, void *weights, void *momentum, void *master,
+                        unsigned threads);
 
 /* *refused = the number of gradients in gradients[0, count) that lb_sgd_update would refuse.
  * LB_INVALID_ARGUMENT as lb_sgd_update (and refused NULL). */
