@@ -6,6 +6,14 @@
 // (input plus output bytes), and x_copy = the row's thread CPU time per value over the copy's at
 // the same n, measured just before in the same run (issue 6's goal: x_copy <= 2).
 //
+// Formats: fixed point <wl, fl> from floats or int32 accumulators; minifloat codes or floats;
+// "bfp.f32->m7.n32": block floating point, 7 mantissa bits and a sign, one exponent per 32 values
+// (rows of 256; the int16 exponents, 1/16 byte per value, are left out of bytes/s);
+// "lns.f32->8b.gamma8": 8-bit logarithmic codes, base 2^(1/8), e0 = -64; "sgd.f32g.s8w.s16v": one
+// lb_sgd_update step (its gradient check included) of <8, 6> weights with <16, 12> momentum from
+// float gradients (gs = 4, mu = 14 * 2^-4, lambda = 5 * 2^-9, eta = 3 * 2^-5), the weights and
+// momentum read and written in place (7 bytes in, 3 out per value).
+//
 // Usage: lowbit-bench-quantize [Google Benchmark flags]
 #include <benchmark/benchmark.h>
 
@@ -17,8 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/block_float.h"
 #include "lowbit/fixed_point.h"
+#include "lowbit/lns.h"
 #include "lowbit/minifloat.h"
+#include "lowbit/update.h"
 
 namespace {
 
@@ -125,6 +136,38 @@ lb_status e5m10_float(uint64_t seed, const float *x, const int32_t *, void *q, s
   return lb_quantize_minifloat(&f, kSR, seed, 0, 0, n, x, static_cast<float *>(q), 1);
 }
 
+lb_status bfp_m7(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  constexpr size_t k = 256;
+  const lb_bfp_format f = {7, 32};
+  static std::vector<int16_t> exponents;
+  exponents.resize(n / k * lb_bfp_blocks(&f, k));
+  return lb_quantize_bfp_f32(&f, kSR, seed, 0, 0, n / k, k, x, q, exponents.data(), 1);
+}
+lb_status lns_8b(uint64_t seed, const float *x, const int32_t *, void *q, size_t n) {
+  const lb_lns_format f = {8, 8, -64};
+  return lb_quantize_lns(&f, kSR, seed, 0, 0, n, x, q, 1);
+}
+// The weights (the output buffer, int8_t) and the momentum (int16_t, kept here) change in place.
+lb_status sgd_s8(uint64_t seed, const float *g, const int32_t *, void *w, size_t n) {
+  static std::vector<int16_t> momentum;
+  momentum.resize(n);
+  lb_sgd_desc d = {};
+  d.weights = {8, 6};
+  d.momentum = {16, 12};
+  d.master = LB_SGD_MASTER_NONE;
+  d.gradient = LB_FIXED_SOURCE_F32;
+  d.gradient_fl = 4;
+  d.learning_rate = {3, 5};
+  d.momentum_coefficient = {14, 4};
+  d.weight_decay = {5, 9};
+  d.rounding = kSR;
+  d.seed = seed;
+  d.stream_v = 1;
+  d.stream_w = 2;
+  d.stream_q = 3;
+  return lb_sgd_update(&d, 0, n, g, w, momentum.data(), nullptr, 1);
+}
+
 struct Format {
   const char *name;
   size_t in_bytes, out_bytes;
@@ -139,6 +182,9 @@ const Format kFormats[] = {
     {"minifloat.e4m3.codes", 4, 1, minifloat_codes<4, 3>},
     {"minifloat.e5m10.codes", 4, 2, minifloat_codes<5, 10>},
     {"minifloat.e5m10.float", 4, 4, e5m10_float},
+    {"bfp.f32->m7.n32", 4, 1, bfp_m7},
+    {"lns.f32->8b.gamma8", 4, 1, lns_8b},
+    {"sgd.f32g.s8w.s16v", 7, 3, sgd_s8},
 };
 
 } // namespace

@@ -42,8 +42,20 @@ static uint64_t mix(uint64_t z) {
 }
 
 static uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t index) {
-  const uint64_t g = 0x9e3779b97f4a7c15u;
-  return mix(mix(seed ^ mix(stream + g)) + (index + 1) * g);
+  /* Word j: lowbias32 of low * step + add, mix xored in between its rounds, the key from
+   * splitmix64 at 4 * high + 2j + 1 and + 2 steps past the (seed, stream) key. */
+  const uint64_t g = 0x9e3779b97f4a7c15u, key = mix(seed ^ mix(stream + g));
+  uint64_t bits = 0;
+  for (unsigned j = 0; j < 2; j++) {
+    const uint64_t k1 = mix(key + (4 * (index >> 32) + 2 * j + 1) * g);
+    const uint64_t k2 = mix(key + (4 * (index >> 32) + 2 * j + 2) * g);
+    uint32_t x = (uint32_t)index * ((uint32_t)k1 | 1u) + (uint32_t)(k1 >> 32);
+    x = (x ^ (x >> 16)) * 0x7feb352du;
+    x ^= (uint32_t)k2;
+    x = (x ^ (x >> 15)) * 0x846ca68bu;
+    bits |= (uint64_t)(x ^ (x >> 16)) << (32 * j);
+  }
+  return bits;
 }
 
 static long long clamp(long long q, unsigned m) {
@@ -71,7 +83,8 @@ static int reference_exponent_f32(const float *x, size_t count) {
 
 /* The code of x in a block with exponent e: t = x * 2^(m-e) exactly in double; stochastic
  * rounding adds u = (r mod 2^j) / 2^j, j the bits t has below its units (the exponent of x's last
- * significand bit is frexp's minus 24, at least -149), or gives 0 past j = 63. */
+ * significand bit is frexp's minus 24, at least -149), up to j = 32; past it the fraction is
+ * truncated to 32 bits, against the 32 low random bits. */
 static long long reference_f32(float x, int e, const lb_quantize_bfp_args *a, uint64_t index) {
   const int m = (int)a->mantissa_bits;
   const double t = ldexp(sanitized(x), m - e);
@@ -84,11 +97,16 @@ static long long reference_f32(float x, int e, const lb_quantize_bfp_args *a, ui
   if (t == 0.0 || j <= 0) {
     return clamp((long long)t, a->mantissa_bits);
   }
-  if (j > 63) {
-    return 0;
+  const double whole = floor(t);
+  if (j > 32) {
+    /* The fraction truncated to 32 bits, F = floor(frac(t) * 2^32) in integers (t * 2^32 is exact,
+     * below 2^48): up when F + (r mod 2^32) >= 2^32. */
+    const int64_t fraction = (int64_t)floor(ldexp(t, 32)) - (int64_t)whole * ((int64_t)1 << 32);
+    const uint64_t r = random_bits(a->seed, a->stream, index) & 0xffffffffu;
+    return clamp((long long)whole + ((uint64_t)fraction + r >= ((uint64_t)1 << 32)),
+                 a->mantissa_bits);
   }
   /* floor(t + u) = floor(t) + 1 exactly when R >= 2^j - frac(t) * 2^j (both integers). */
-  const double whole = floor(t);
   const uint64_t fraction = (uint64_t)ldexp(t - whole, j), one = (uint64_t)1 << (j - 1) << 1;
   const uint64_t r = random_bits(a->seed, a->stream, index) & (one - 1);
   return clamp((long long)whole + (r >= one - fraction), a->mantissa_bits);

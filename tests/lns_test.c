@@ -472,8 +472,20 @@ static uint64_t mix(uint64_t z) {
   return z ^ (z >> 31);
 }
 static uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t index) {
-  const uint64_t g = UINT64_C(0x9e3779b97f4a7c15), key = mix(seed ^ mix(stream + g));
-  return mix(key + (index + 1) * g);
+  /* Word j: lowbias32 of low * step + add, mix xored in between its rounds, the key from
+   * splitmix64 at 4 * high + 2j + 1 and + 2 steps past the (seed, stream) key. */
+  const uint64_t g = 0x9e3779b97f4a7c15u, key = mix(seed ^ mix(stream + g));
+  uint64_t bits = 0;
+  for (unsigned j = 0; j < 2; j++) {
+    const uint64_t k1 = mix(key + (4 * (index >> 32) + 2 * j + 1) * g);
+    const uint64_t k2 = mix(key + (4 * (index >> 32) + 2 * j + 2) * g);
+    uint32_t x = (uint32_t)index * ((uint32_t)k1 | 1u) + (uint32_t)(k1 >> 32);
+    x = (x ^ (x >> 16)) * 0x7feb352du;
+    x ^= (uint32_t)k2;
+    x = (x ^ (x >> 15)) * 0x846ca68bu;
+    bits |= (uint64_t)(x ^ (x >> 16)) << (32 * j);
+  }
+  return bits;
 }
 
 /* The update as lns.h states it, one element. */
@@ -490,7 +502,7 @@ static void update_reference(const lb_lns_format *f, const lb_lns_madam_params *
   const double t = n * ((double)p->eta * f->gamma), a = fabs(t), fl = floor(a), frac = a - fl;
   int up;
   if (p->rounding == LB_ROUND_STOCHASTIC) {
-    up = (double)(random_bits(p->seed, p->stream, index) >> 11) * 0x1p-53 < frac;
+    up = (double)(random_bits(p->seed, p->stream, index) >> 32) * 0x1p-32 < frac;
   } else {
     up = frac > 0.5 || (frac == 0.5 && fmod(fl, 2.0) == 1.0);
   }

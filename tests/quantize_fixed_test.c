@@ -36,8 +36,20 @@ static uint64_t mix(uint64_t z) {
 }
 
 static uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t index) {
-  const uint64_t g = 0x9e3779b97f4a7c15u;
-  return mix(mix(seed ^ mix(stream + g)) + (index + 1) * g);
+  /* Word j: lowbias32 of low * step + add, mix xored in between its rounds, the key from
+   * splitmix64 at 4 * high + 2j + 1 and + 2 steps past the (seed, stream) key. */
+  const uint64_t g = 0x9e3779b97f4a7c15u, key = mix(seed ^ mix(stream + g));
+  uint64_t bits = 0;
+  for (unsigned j = 0; j < 2; j++) {
+    const uint64_t k1 = mix(key + (4 * (index >> 32) + 2 * j + 1) * g);
+    const uint64_t k2 = mix(key + (4 * (index >> 32) + 2 * j + 2) * g);
+    uint32_t x = (uint32_t)index * ((uint32_t)k1 | 1u) + (uint32_t)(k1 >> 32);
+    x = (x ^ (x >> 16)) * 0x7feb352du;
+    x ^= (uint32_t)k2;
+    x = (x ^ (x >> 15)) * 0x846ca68bu;
+    bits |= (uint64_t)(x ^ (x >> 16)) << (32 * j);
+  }
+  return bits;
 }
 
 static long long clamp(double v, unsigned wl) {

@@ -54,7 +54,8 @@ size_t lb_bfp_blocks(const lb_bfp_format *format, size_t k);
 /* Quantizes x [rows][k], rows first_row .. first_row + rows - 1 of tensor `stream`, into codes
  * [rows][k] (lb_bfp_code_bytes each) and exponents [rows][lb_bfp_blocks]. Nearest: round(x / d)
  * with ties to even. Stochastic: floor(x / d + u), u = (r mod 2^j) / 2^j with j the bits x / d has
- * below its units (the exact dropped fraction), or 0 when x / d < 2^-39 in magnitude.
+ * below its units (the exact dropped fraction) up to j = 32; past it (|x / d| < 2^-8) the fraction
+ * truncated to 32 bits, up with probability floor(frac * 2^32) / 2^32.
  * LB_INVALID_ARGUMENT: a NULL pointer, m or block out of range, k = 0, rows * k past SIZE_MAX, an
  * unknown rounding. rows = 0 writes nothing. */
 lb_status lb_quantize_bfp_f32(const lb_bfp_format *format, lb_rounding rounding, uint64_t seed,

@@ -16,7 +16,7 @@
  *   above it. Below level 1, nearest in value: |x| >= level 1 / 2 gives f = 1 (the tie goes up),
  *   less gives zero.
  * - stochastic: between the float32 levels lo <= |x| < hi (lo may be 0 below level 1), up with
- *   probability (|x| - lo) / (hi - lo) to within 2^-40, so E[decode(code)] = x. The bits are
+ *   probability (|x| - lo) / (hi - lo) to within 2^-32, so E[decode(code)] = x. The bits are
  *   lb_random_bits(seed, stream, first_index + i): the same codes for any chunking and target.
  * - |x| at or beyond the largest level and +-inf: +-F; NaN: code 0 (+0).
  * Accumulators: acc * 2^-s (s in 0..62), |acc| first rounded to 24 significant bits, ties to even
@@ -75,7 +75,7 @@ const lb_lns_tables *lb_lns_tables_of(unsigned gamma);
  *   v' = float(beta * v + (1 - beta) * g * g), saturated at FLT_MAX; stored in v;
  *   n  = clamp(g / sqrtf(v'), -10, 10)  (0 when g = 0; +-10 when v' = 0 and g != 0);
  *   t  = n * (eta * gamma), the step in code units; step = sign(t) * round(|t|), to nearest
- *        (ties to even) or stochastic (up with probability frac(|t|), 53 random bits);
+ *        (ties to even) or stochastic (up with probability frac(|t|), 32 random bits);
  *   f' = clamp(f - step * sign(w), 1, F); a zero code stays zero, a weight never becomes zero.
  * eta (log2 units) in [0, 65536 / gamma], beta in [0, 1]. Bits come from
  * lb_random_bits(seed, stream, first_index + i). The offset of the format does not enter.
