@@ -40,7 +40,7 @@ fi
 cmake --build "$build" --target lowbit-bench-resnet
 bench="$build/bench/lowbit-bench-resnet"
 
-quiet=${QUIET-/work/shared/tools/wait-quiet.sh}
+quiet=${QUIET-../shared/tools/wait-quiet.sh}
 if [ -n "$quiet" ] && [ -x "$quiet" ] && ! "$quiet"; then
   echo "resnet-bench.sh: the machine did not get quiet; nothing timed" >&2
   exit 3
