@@ -1,6 +1,7 @@
 /* Block floating point quantizers: argument checks, the choice of a registered kernel and the
  * decode of codes (docs/design.md, section 16). */
 #include "lowbit/block_float.h"
+#include <stddef.h>
 
 #include <math.h> /* INFINITY */
 #include <stdint.h>
@@ -32,26 +33,26 @@ const lb_quantize_bfp_kernel_info *lb_quantize_bfp_kernel_at(size_t index) {
   return index < lb_registry_quantize_bfp_count ? &lb_registry_quantize_bfp[index] : NULL;
 }
 
+struct quantize_bfp_key {
+  int source, code;
+};
+
+static int matches_quantize_bfp(const void *row, const void *key) {
+  const lb_quantize_bfp_kernel_info *kernel = row;
+  const struct quantize_bfp_key *want = key;
+  return kernel->source == want->source && kernel->code == want->code;
+}
+
 const lb_quantize_bfp_kernel_info *lb_quantize_bfp_select(int source, unsigned mantissa_bits) {
   if (mantissa_bits < MIN_MANTISSA || mantissa_bits > MAX_MANTISSA) {
     return NULL;
   }
   /* The narrowest code that holds m + 1 bits: the same codes, half the bytes. */
   const int code = mantissa_bits + 1 <= 8 ? LB_CODE_S8 : LB_CODE_S16;
-  const lb_quantize_bfp_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_quantize_bfp_count; i++) {
-    const lb_quantize_bfp_kernel_info *kernel = &lb_registry_quantize_bfp[i];
-    if (kernel->source != source || kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(
+      lb_registry_quantize_bfp, lb_registry_quantize_bfp_count, sizeof lb_registry_quantize_bfp[0],
+      offsetof(lb_quantize_bfp_kernel_info, isa), matches_quantize_bfp,
+      &(const struct quantize_bfp_key){.source = source, .code = code});
 }
 
 /* The checks every call shares: a format for [rows][k] and buffers of rows * k values. */

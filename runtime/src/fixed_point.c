@@ -1,4 +1,5 @@
 /* Fixed-point quantizers: argument checks and the choice of a registered kernel. */
+#include <stddef.h>
 #include <string.h>
 
 #include "chunked.h"
@@ -13,26 +14,26 @@ const lb_quantize_fixed_kernel_info *lb_quantize_fixed_kernel_at(size_t index) {
   return index < lb_registry_quantize_fixed_count ? &lb_registry_quantize_fixed[index] : NULL;
 }
 
+struct quantize_fixed_key {
+  int source, code;
+};
+
+static int matches_quantize_fixed(const void *row, const void *key) {
+  const lb_quantize_fixed_kernel_info *kernel = row;
+  const struct quantize_fixed_key *want = key;
+  return kernel->source == want->source && kernel->code == want->code;
+}
+
 const lb_quantize_fixed_kernel_info *lb_quantize_fixed_select(int source, unsigned wl) {
   if (wl < MIN_WL || wl > MAX_WL) {
     return NULL;
   }
   /* The narrowest code that holds wl bits: the same codes, half the bytes. */
   const int code = wl <= 8 ? LB_CODE_S8 : LB_CODE_S16;
-  const lb_quantize_fixed_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_quantize_fixed_count; i++) {
-    const lb_quantize_fixed_kernel_info *kernel = &lb_registry_quantize_fixed[i];
-    if (kernel->source != source || kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(
+      lb_registry_quantize_fixed, lb_registry_quantize_fixed_count,
+      sizeof lb_registry_quantize_fixed[0], offsetof(lb_quantize_fixed_kernel_info, isa),
+      matches_quantize_fixed, &(const struct quantize_fixed_key){.source = source, .code = code});
 }
 
 /* One kernel call per chunk: element first of the call is element first_index + first of the

@@ -1,6 +1,7 @@
 /* Logarithmic numbers: the exact level tables, argument checks, kernel choice and decode
  * (docs/design.md, section 17). */
 #include "lowbit/lns.h"
+#include <stddef.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -157,21 +158,21 @@ const lb_lns_kernel_info *lb_lns_kernel_at(size_t index) {
   return index < lb_registry_quantize_lns_count ? &lb_registry_quantize_lns[index] : NULL;
 }
 
+struct lns_key {
+  int source, code;
+};
+
+static int matches_lns(const void *row, const void *key) {
+  const lb_lns_kernel_info *kernel = row;
+  const struct lns_key *want = key;
+  return kernel->source == want->source && kernel->code == want->code;
+}
+
 const lb_lns_kernel_info *lb_lns_select(int source, int code) {
-  const lb_lns_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_quantize_lns_count; i++) {
-    const lb_lns_kernel_info *kernel = &lb_registry_quantize_lns[i];
-    if (kernel->source != source || kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(lb_registry_quantize_lns, lb_registry_quantize_lns_count,
+                                    sizeof lb_registry_quantize_lns[0],
+                                    offsetof(lb_lns_kernel_info, isa), matches_lns,
+                                    &(const struct lns_key){.source = source, .code = code});
 }
 
 size_t lb_lns_madam_kernel_count(void) { return lb_registry_update_lns_madam_count; }
@@ -180,21 +181,21 @@ const lb_lns_madam_kernel_info *lb_lns_madam_kernel_at(size_t index) {
   return index < lb_registry_update_lns_madam_count ? &lb_registry_update_lns_madam[index] : NULL;
 }
 
+struct lns_madam_key {
+  int code;
+};
+
+static int matches_lns_madam(const void *row, const void *key) {
+  const lb_lns_madam_kernel_info *kernel = row;
+  const struct lns_madam_key *want = key;
+  return kernel->code == want->code;
+}
+
 const lb_lns_madam_kernel_info *lb_lns_madam_select(int code) {
-  const lb_lns_madam_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_update_lns_madam_count; i++) {
-    const lb_lns_madam_kernel_info *kernel = &lb_registry_update_lns_madam[i];
-    if (kernel->code != code || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(
+      lb_registry_update_lns_madam, lb_registry_update_lns_madam_count,
+      sizeof lb_registry_update_lns_madam[0], offsetof(lb_lns_madam_kernel_info, isa),
+      matches_lns_madam, &(const struct lns_madam_key){.code = code});
 }
 
 /* One kernel call per chunk, at the chunk's first element index. */

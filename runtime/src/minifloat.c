@@ -1,6 +1,7 @@
 /* The minifloat quantizers' checks and kernel choice, and the decode of codes (docs/design.md,
  * section 15). */
 #include "lowbit/minifloat.h"
+#include <stddef.h>
 
 #include <string.h>
 
@@ -27,21 +28,21 @@ const lb_minifloat_kernel_info *lb_minifloat_kernel_at(size_t index) {
                                                       : NULL;
 }
 
+struct minifloat_key {
+  int source, output;
+};
+
+static int matches_minifloat(const void *row, const void *key) {
+  const lb_minifloat_kernel_info *kernel = row;
+  const struct minifloat_key *want = key;
+  return kernel->source == want->source && kernel->output == want->output;
+}
+
 const lb_minifloat_kernel_info *lb_minifloat_select(int source, int output) {
-  const lb_minifloat_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_quantize_minifloat_count; i++) {
-    const lb_minifloat_kernel_info *kernel = &lb_registry_quantize_minifloat[i];
-    if (kernel->source != source || kernel->output != output || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(
+      lb_registry_quantize_minifloat, lb_registry_quantize_minifloat_count,
+      sizeof lb_registry_quantize_minifloat[0], offsetof(lb_minifloat_kernel_info, isa),
+      matches_minifloat, &(const struct minifloat_key){.source = source, .output = output});
 }
 
 /* One kernel call per chunk, at the chunk's first element index. */

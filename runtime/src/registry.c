@@ -21,3 +21,25 @@ const lb_gemm_kernel_info *lb_gemm_kernel_by_name(const char *name) {
   }
   return NULL;
 }
+
+const void *lb_registry_first_runnable(const void *table, size_t count, size_t row_bytes,
+                                       size_t isa_offset,
+                                       int (*matches)(const void *row, const void *key),
+                                       const void *key) {
+  const unsigned char *row = table;
+  const void *generic = NULL;
+  for (size_t i = 0; i < count; i++, row += row_bytes) {
+    const char *isa;
+    memcpy(&isa, row + isa_offset, sizeof isa);
+    if (!matches(row, key) || !lb_cpu_has_isa(isa)) {
+      continue;
+    }
+    if (strcmp(isa, "generic") != 0) {
+      return row;
+    }
+    if (generic == NULL) {
+      generic = row;
+    }
+  }
+  return generic;
+}

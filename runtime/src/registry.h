@@ -21,4 +21,12 @@ extern const size_t lb_registry_update_lns_madam_count;
 extern const lb_quantize_bfp_kernel_info lb_registry_quantize_bfp[];
 extern const size_t lb_registry_quantize_bfp_count;
 
+/* The kernel of an op that has no ranking (every op but gemm): among the rows of table[0, count),
+ * row_bytes apart, that `matches` accepts for key and whose ISA (the const char * at isa_offset)
+ * the CPU runs, the first SIMD one, else the first generic one; NULL if there is none. */
+const void *lb_registry_first_runnable(const void *table, size_t count, size_t row_bytes,
+                                       size_t isa_offset,
+                                       int (*matches)(const void *row, const void *key),
+                                       const void *key);
+
 #endif

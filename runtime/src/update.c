@@ -1,5 +1,6 @@
 /* SGD updates: the argument checks, the shifts of the exact formula (docs/design.md, section 19)
  * and the choice of a registered kernel. */
+#include <stddef.h>
 #include <string.h>
 
 #include "chunked.h"
@@ -15,23 +16,24 @@ const lb_update_sgd_kernel_info *lb_update_sgd_kernel_at(size_t index) {
   return index < lb_registry_update_sgd_count ? &lb_registry_update_sgd[index] : NULL;
 }
 
+struct update_sgd_key {
+  int gradient, weight, momentum, master;
+};
+
+static int matches_update_sgd(const void *row, const void *key) {
+  const lb_update_sgd_kernel_info *kernel = row;
+  const struct update_sgd_key *want = key;
+  return kernel->gradient == want->gradient && kernel->weight == want->weight &&
+         kernel->momentum == want->momentum && kernel->master == want->master;
+}
+
 static const lb_update_sgd_kernel_info *select_kernel(int gradient, int weight, int momentum,
                                                       int master) {
-  const lb_update_sgd_kernel_info *generic = NULL;
-  for (size_t i = 0; i < lb_registry_update_sgd_count; i++) {
-    const lb_update_sgd_kernel_info *kernel = &lb_registry_update_sgd[i];
-    if (kernel->gradient != gradient || kernel->weight != weight || kernel->momentum != momentum ||
-        kernel->master != master || !lb_cpu_has_isa(kernel->isa)) {
-      continue;
-    }
-    if (strcmp(kernel->isa, "generic") != 0) {
-      return kernel;
-    }
-    if (generic == NULL) {
-      generic = kernel;
-    }
-  }
-  return generic;
+  return lb_registry_first_runnable(
+      lb_registry_update_sgd, lb_registry_update_sgd_count, sizeof lb_registry_update_sgd[0],
+      offsetof(lb_update_sgd_kernel_info, isa), matches_update_sgd,
+      &(const struct update_sgd_key){
+          .gradient = gradient, .weight = weight, .momentum = momentum, .master = master});
 }
 
 static unsigned bit_length(uint32_t x) {
