@@ -32,6 +32,11 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
   if (cpuinfo_has_x86_avx2()) {
     result->isas[result->isa_count++] = "avx2";
   }
+  /* cpuinfo reports these only where the OS also saves the ZMM and mask state. */
+  if (cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512dq() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl() &&
+      cpuinfo_has_x86_avx512vpopcntdq() && cpuinfo_has_x86_avx512vnni()) {
+    result->isas[result->isa_count++] = "avx512";
+  }
   const struct cpuinfo_core *core = cpuinfo_get_core(0);
   const struct cpuinfo_package *package = cpuinfo_get_package(0);
   const char *name = core != NULL ? lb_x86_uarch_name(core->uarch) : NULL;
@@ -54,6 +59,12 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) {
     result->isas[result->isa_count++] = "avx2";
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq") &&
+      __builtin_cpu_supports("avx512vnni")) {
+    result->isas[result->isa_count++] = "avx512";
   }
 }
 
