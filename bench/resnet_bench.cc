@@ -10,19 +10,22 @@
 // activation codes as it is packed (LB_INPUT_FLOAT, a_scale), the GEMM and the float output stage
 // (LB_OUTPUT_FLOAT: sum * scale + bias), as the float peer's layer. The label says which.
 //
-// Row names: "<layer>/<config>/t<threads>". Configs: A<a>W<w> (unsigned x unsigned up to 4 bits;
+// Row names: "<layer>/<config>/t<threads>", the config followed by "@avx512" where lowbit runs its
+// AVX-512 family (the CPU has it and --isa is native). Configs: A<a>W<w> (unsigned x unsigned up to 4 bits;
 // A1W1u unsigned, A1W1b bipolar; A8Wn: unsigned 8-bit activations, signed weights, A8W8 exact over
 // the full 8-bit range), "int16" the baseline, "float" and "onednn" the peers. The label names the
 // kernel (or the library), the operands and what goes in and out. Counter GOPS: 2 x MACs per
 // second, padding taps counted. The speedup over the baseline of the same layer and thread count
 // is computed from the JSON by scripts/resnet-report.py.
 //
-// The baseline is the vpmaddwd kernel on 16-bit codes (LB_DIRECT on s8 x s8 gives it; the rows
+// The baseline is the fastest 16-bit kernel of the ISA (vpmaddwd, or VNNI vpdpwssd) on 16-bit codes (LB_DIRECT on s8 x s8 gives it; the rows
 // check that it did), 8-bit values in them as in lowbit-bench-gemm: declared 16-bit values would
 // make the exact kernel widen its int32 lanes at every K step, a baseline slower than need be.
 //
 // Usage: lowbit-bench-resnet [--threads=1,2] [--strategy=auto|bitserial|direct] [--io=codes|float]
-//                            [Google Benchmark flags]
+//                            [--isa=native|avx2] [Google Benchmark flags]
+// --isa=avx2 caps lowbit (LOWBIT_ISA=avx2) and oneDNN (dnnl_set_max_cpu_isa) at AVX2 on a CPU with
+// AVX-512; native (the default) lets both use what the CPU has.
 // --strategy applies to the low-bit configurations (default auto: the kernel LB_AUTO picks).
 #include <benchmark/benchmark.h>
 
@@ -389,22 +392,31 @@ OmpSetNumThreads omp_set_threads() {
 }
 
 // oneDNN's AVX2 int8 GEMM saturates its 16-bit pair sums (vpmaddubsw): it is exact for 7-bit
-// activations only, which it gets here. Its AVX-512 path belongs to other rows, so its ISA is
-// capped at AVX2 before its first call; the label says when the cap took something away.
+// activations only, which it gets there. With AVX-512 VNNI (vpdpbusd sums into int32 without
+// saturating) it is exact over the full 8-bit range and gets 8-bit activations. --isa=avx2 caps it
+// at AVX2 before its first call, as it caps lowbit; the label says when the cap took something
+// away.
 std::string onednn_isa_note;
+bool onednn_full_range = false;
 
-void onednn_setup() {
+void onednn_setup(bool cap_avx2) {
 #if defined(__x86_64__)
-  const bool has_avx512 = __builtin_cpu_supports("avx512f");
+  const bool has_vnni = __builtin_cpu_supports("avx512vnni");
+  if (!cap_avx2) {
+    onednn_isa_note = has_vnni ? "its native ISA (AVX-512 VNNI)" : "its native ISA";
+    onednn_full_range = has_vnni;
+    return;
+  }
   const dnnl_status_t st = dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2);
   if (st != dnnl_success) {
     onednn_isa_note = "max ISA not capped (dnnl_set_max_cpu_isa failed)";
-  } else if (has_avx512) {
+  } else if (__builtin_cpu_supports("avx512f")) {
     onednn_isa_note = "max ISA AVX2 (DNNL_MAX_CPU_ISA=AVX2: this CPU has AVX-512)";
   } else {
     onednn_isa_note = "max ISA AVX2 (the CPU's own)";
   }
 #else
+  (void)cap_avx2;
   onednn_isa_note = "the CPU's own ISA";
 #endif
 }
@@ -425,10 +437,12 @@ void run_onednn(benchmark::State &state, const Layer &layer, unsigned threads) {
   const Geometry g = geometry(layer);
   state.SetLabel("oneDNN " + onednn_version() + " dnnl_gemm_u8s8s32" +
                  (is_identity(layer) ? "" : " on an im2col copy") +
-                 "; u7 x s8 (7-bit activations: exact only there); codes in, int32 out; " +
-                 onednn_isa_note);
+                 (onednn_full_range ? "; u8 x s8 (exact over the full range)"
+                                    : "; u7 x s8 (7-bit activations: exact only there)") +
+                 "; codes in, int32 out; " + onednn_isa_note);
   uint64_t rng = 5;
-  const Buffer input = random_codes(U(7), layer.size * layer.size * layer.in_c, &rng);
+  const Buffer input =
+      random_codes(U(onednn_full_range ? 8 : 7), layer.size * layer.size * layer.in_c, &rng);
   const Buffer weights = random_codes(S(8), g.n * g.k, &rng);
   if (!input || !weights) {
     state.SkipWithError("out of memory");
@@ -514,6 +528,7 @@ int main(int argc, char **argv) {
   std::vector<unsigned> threads = {1, 2};
   lb_strategy_choice strategy = LB_AUTO;
   Io io = Io::kCodes;
+  bool cap_avx2 = false;
   std::vector<char *> rest;
   for (int i = 0; i < argc; i++) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) {
@@ -533,6 +548,14 @@ int main(int argc, char **argv) {
       io = Io::kCodes;
     } else if (std::strcmp(argv[i], "--io=float") == 0) {
       io = Io::kFloat;
+    } else if (std::strcmp(argv[i], "--isa=native") == 0) {
+      cap_avx2 = false;
+    } else if (std::strcmp(argv[i], "--isa=avx2") == 0) {
+      cap_avx2 = true;
+    } else if (std::strncmp(argv[i], "--isa=", 6) == 0) {
+      std::fprintf(stderr, "lowbit-bench-resnet: bad --isa '%s' (want native or avx2)\n",
+                   argv[i] + 6);
+      return 2;
     } else if (std::strncmp(argv[i], "--io=", 5) == 0) {
       std::fprintf(stderr, "lowbit-bench-resnet: bad --io '%s' (want codes or float)\n",
                    argv[i] + 5);
@@ -547,6 +570,16 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // Before lowbit's first call, which reads LOWBIT_ISA once.
+  if (cap_avx2 && setenv("LOWBIT_ISA", "avx2", 1) != 0) {
+    std::fprintf(stderr, "lowbit-bench-resnet: cannot set LOWBIT_ISA\n");
+    return 1;
+  }
+  // Rows of the AVX-512 kernels carry the family in their configuration's name, so that one
+  // report can hold them beside an --isa=avx2 run's rows.
+  const std::string isa_suffix =
+      std::strstr(lb_cpu_description(), "avx512") != nullptr ? "@avx512" : "";
+
   std::string peers;
 #ifdef LOWBIT_BENCH_OPENBLAS
   peers += "float: " + openblas_label();
@@ -556,7 +589,7 @@ int main(int argc, char **argv) {
   peers += "float: skipped (built without OpenBLAS)";
 #endif
 #ifdef LOWBIT_BENCH_ONEDNN
-  onednn_setup();
+  onednn_setup(cap_avx2);
   peers += "; onednn: oneDNN " + onednn_version() + ", " + onednn_isa_note;
 #else
   std::fprintf(stderr, "lowbit-bench-resnet: built without oneDNN (libdnnl-dev): no onednn rows\n");
@@ -568,24 +601,25 @@ int main(int argc, char **argv) {
   benchmark::AddCustomContext("lowbit_io",
                               io == Io::kFloat ? "float in, float out" : "codes in, codes out");
   benchmark::AddCustomContext("lowbit_peers", peers);
+  benchmark::AddCustomContext("lowbit_isa", cap_avx2 ? "avx2 (--isa=avx2)" : "native");
 
   for (const unsigned t : threads) {
     for (const Layer &layer : kLayers) {
       const std::string prefix = std::string(layer.name) + "/";
       const std::string suffix = "/t" + std::to_string(t);
       for (const Config &cfg : kConfigs) {
-        benchmark::RegisterBenchmark((prefix + cfg.name + suffix).c_str(), run_lowbit, layer, cfg,
+        benchmark::RegisterBenchmark((prefix + cfg.name + isa_suffix + suffix).c_str(), run_lowbit, layer, cfg,
                                      strategy, t, io)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }
 #ifdef LOWBIT_BENCH_OPENBLAS
-      benchmark::RegisterBenchmark((prefix + "float" + suffix).c_str(), run_float, layer, t)
+      benchmark::RegisterBenchmark((prefix + "float" + isa_suffix + suffix).c_str(), run_float, layer, t)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
 #endif
 #ifdef LOWBIT_BENCH_ONEDNN
-      benchmark::RegisterBenchmark((prefix + "onednn" + suffix).c_str(), run_onednn, layer, t)
+      benchmark::RegisterBenchmark((prefix + "onednn" + isa_suffix + suffix).c_str(), run_onednn, layer, t)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
 #endif

@@ -2,7 +2,9 @@
 # The ResNet-18 table and chart: builds lowbit-bench-resnet (host preset), waits for a quiet
 # machine (/work/shared/tools/wait-quiet.sh where it exists), runs every row with repetitions into
 # one JSON file, and turns it into docs/resnet18.md and docs/resnet18.png (scripts/resnet-report.py;
-# each file is written whole or not at all).
+# each file is written whole or not at all). On a CPU with lowbit's AVX-512 family (AVX-512 F, DQ,
+# BW, VL, VPOPCNTDQ, VNNI) it runs twice, one process after the other: with lowbit and oneDNN
+# capped at AVX2 (--isa=avx2), then natively (rows "<config>@avx512"); the report merges both.
 # Usage: scripts/resnet-bench.sh [lowbit-bench-resnet options, e.g. --io=float or --threads=1]
 # Environment: BUILD (default build/host), REPS (repetitions, default 5), MIN_TIME (seconds per
 # repetition, default 0.2), OUT (output folder, default docs), QUIET (the wait tool, default
@@ -45,14 +47,36 @@ if [ -n "$quiet" ] && [ -x "$quiet" ] && ! "$quiet"; then
   echo "resnet-bench.sh: the machine did not get quiet; nothing timed" >&2
   exit 3
 fi
-json="$build/resnet18.json"
-tmp="$json.tmp"
-args=("$@" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time")
-echo "== $bench ${args[*]}"
-"$bench" "${args[@]}" --benchmark_out="$tmp" --benchmark_out_format=json
-mv "$tmp" "$json"
+passes=(native)
+flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+avx512=yes
+for f in avx512f avx512dq avx512bw avx512vl avx512_vpopcntdq avx512_vnni; do
+  case " $flags " in *" $f "*) ;; *) avx512=no ;; esac
+done
+if [ "$avx512" = yes ]; then
+  passes=(avx2 native)
+fi
+jsons=()
+for isa in "${passes[@]}"; do
+  # OpenBLAS 0.3.21 does not know every newer x86 model and then falls back to its Prescott (SSE3)
+  # kernels, a weak float peer; on an AVX-512 CPU, give it the kernels of the pass's ISA unless the
+  # caller chose. The float rows' label names the kernels OpenBLAS ran.
+  if [ "$avx512" = yes ] && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    if [ "$isa" = avx2 ]; then coretype=Haswell; else coretype=SkylakeX; fi
+  else
+    coretype=${OPENBLAS_CORETYPE:-}
+  fi
+  json="$build/resnet18-$isa.json"
+  tmp="$json.tmp"
+  args=("$@" --isa="$isa" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time")
+  echo "== $bench ${args[*]}"
+  OPENBLAS_CORETYPE=$coretype "$bench" "${args[@]}" --benchmark_out="$tmp" \
+    --benchmark_out_format=json
+  mv "$tmp" "$json"
+  jsons+=("$json")
+done
 
 mkdir -p "$out"
-"$python" scripts/resnet-report.py "$json" --md "$out/resnet18.md" --png "$out/resnet18.png" \
-  --command "bash scripts/resnet-bench.sh${*:+ $*}"
-echo "== $out/resnet18.md, $out/resnet18.png (from $json)"
+"$python" scripts/resnet-report.py "${jsons[@]}" --md "$out/resnet18.md" \
+  --png "$out/resnet18.png" --command "bash scripts/resnet-bench.sh${*:+ $*}"
+echo "== $out/resnet18.md, $out/resnet18.png (from ${jsons[*]})"

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""The ResNet-18 table and chart from one lowbit-bench-resnet run.
+"""The ResNet-18 table and chart from lowbit-bench-resnet runs.
 
-Usage: resnet-report.py RESULT.json [--md docs/resnet18.md] [--png docs/resnet18.png]
-                        [--command TEXT]
+Usage: resnet-report.py RESULT.json [MORE.json ...] [--md docs/resnet18.md]
+                        [--png docs/resnet18.png] [--command TEXT]
 
 RESULT.json is Google Benchmark's JSON (--benchmark_out=FILE --benchmark_out_format=json, or
 --benchmark_format=json on stdout), with or without repetitions and aggregates. Rows are named
 "<layer>/<config>/t<threads>" (a trailing "/real_time" is Google Benchmark's). Per row the report
 takes the median GOPS of the repetitions; the speedup is that median over the median of the
 "int16" row (the fixed 16-bit baseline) of the same layer and thread count, both from this file,
-so from the same run. The Markdown gets one table per thread count (GOPS and speedup per layer and
+so from the same run. A config named "<config>@<isa>" (lowbit's AVX-512 rows, from a run with
+--isa=native on a CPU that has the family) is divided by "int16@<isa>" of its own run. Several
+files (an --isa=avx2 run and a native one) are merged; a row in two files is an error. The
+Markdown gets one table per thread count (GOPS and speedup per layer and
 configuration, and their medians over the convolutions), the kernel or library behind each row, 2
 threads over 1 where both ran, the CPU (its /proc/cpuinfo model name and lowbit's description, as
-the run recorded them in the JSON context) and the machine's share of CPU for one-thread rows. The
-PNG plots the speedup per layer, one series per configuration, one panel per thread count.
+the run recorded them in the JSON context), the machine's share of CPU for one-thread rows and
+each configuration against the oneDNN row of its own run. The PNG plots the speedup per layer,
+one series per configuration, one panel per thread count and ISA run.
 Both files are written to a temporary file beside them and renamed, so a failed run leaves the
 old ones. A bad input gives a one-line error and exit status 2.
 """
@@ -125,12 +129,30 @@ def ordered(values, order):
     return known + sorted(v for v in values if v not in order)
 
 
-def speedup(rows, layer, config, threads):
-    row, base = rows.get((layer, config, threads)), rows.get((layer, BASELINE, threads))
+def isa_of(config):
+    """The "@<isa>" suffix of a config name, or ""."""
+    at = config.find("@")
+    return config[at:] if at >= 0 else ""
+
+
+def ordered_configs(values):
+    """Plain configs in CONFIGS order, then each ISA's configs in the same order."""
+    def key(c):
+        base = c[:len(c) - len(isa_of(c))]
+        return (isa_of(c), CONFIGS.index(base) if base in CONFIGS else len(CONFIGS), base)
+    return sorted(values, key=key)
+
+
+def ratio(rows, layer, config, other, threads):
+    row, base = rows.get((layer, config, threads)), rows.get((layer, other, threads))
     if row is None or base is None or row.error or base.error:
         return None
     g, b = row.gops_median(), base.gops_median()
     return g / b if g is not None and b else None
+
+
+def speedup(rows, layer, config, threads):
+    return ratio(rows, layer, config, BASELINE + isa_of(config), threads)
 
 
 def cell(rows, layer, config, threads):
@@ -162,33 +184,46 @@ def conv_median(rows, layers, config, threads):
     return text
 
 
-def markdown(context, rows, source, command):
+def vs_onednn(rows, layers, config, threads):
+    """Median over the convolutions of config's GOPS over its own run's oneDNN row."""
+    convs = [l for l in layers if l != "FC"]
+    other = "onednn" + isa_of(config)
+    ratios = [r for r in (ratio(rows, l, config, other, threads) for l in convs) if r is not None]
+    return f"{statistics.median(ratios):.2f}x" if ratios else ""
+
+
+def markdown(contexts, rows, sources, command):
     layers = ordered({k[0] for k in rows}, LAYERS)
-    configs = ordered({k[1] for k in rows}, CONFIGS)
+    configs = ordered_configs({k[1] for k in rows})
     threads = sorted({k[2] for k in rows})
     reps = sorted({r.repetitions() for r in rows.values() if r.repetitions()})
     out = ["# ResNet-18 layer by layer: lowbit against the fixed 16-bit baseline", ""]
-    out.append(f"Made by `scripts/resnet-report.py` from `{os.path.basename(source)}`"
-               + (f" (`{command}`)" if command else "") + f", run {context.get('date', '?')}.")
+    names = ", ".join(f"`{os.path.basename(s)}`" for s in sources)
+    dates = ", ".join(c.get("date", "?") for c in contexts)
+    out.append(f"Made by `scripts/resnet-report.py` from {names}"
+               + (f" (`{command}`)" if command else "") + f", run {dates}.")
     out.append("")
-    cpu = context.get("cpu_model") or "?"
-    out.append(f"- CPU: {cpu} (/proc/cpuinfo), lowbit: {context.get('lowbit_cpu', '?')}, "
-               f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz; "
-               f"load average at the start "
-               f"{', '.join(f'{x:.2f}' for x in context.get('load_avg', []))}")
-    out.append(f"- Low-bit configurations through {context.get('lowbit_strategy', '?')}; "
-               f"peers: {context.get('lowbit_peers', '?')}")
-    out.append(f"- Cells: GOPS (2 x MACs per second, padding taps counted), median of "
-               f"{'/'.join(map(str, reps)) or '?'} repetitions / speedup over `{BASELINE}` on the "
-               f"same layer and thread count in this run (computed by the report from the JSON). "
-               f"\"conv median\": medians over the convolutions (C2-C12) of the layer GOPS and of "
-               f"the layer speedups. \\* a one-thread row that had under "
-               f"{MIN_CPU_SHARE:.0%} of a CPU (other work on the machine).")
+    for source, context in zip(sources, contexts):
+        cpu = context.get("cpu_model") or "?"
+        out.append(f"- `{os.path.basename(source)}`: ISA {context.get('lowbit_isa', 'native')}; "
+                   f"CPU: {cpu} (/proc/cpuinfo), lowbit: {context.get('lowbit_cpu', '?')}, "
+                   f"{context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz; "
+                   f"load average at the start "
+                   f"{', '.join(f'{x:.2f}' for x in context.get('load_avg', []))}; "
+                   f"peers: {context.get('lowbit_peers', '?')}")
+    context = contexts[0]
+    text = f"- Low-bit configurations through {context.get('lowbit_strategy', '?')}."
+    if any(isa_of(c) for c in configs):
+        text += (" `<config>@avx512`: lowbit's AVX-512 kernels, divided by their own 16-bit "
+                 "baseline (`int16@avx512`), with oneDNN at its native ISA (`onednn@avx512`); "
+                 "the configs without a suffix ran with lowbit and oneDNN capped at AVX2.")
+    out.append(text)
     io = context.get("lowbit_io", "?")
     out.append(f"- lowbit rows: {io}; timed: the activation packing (which quantizes float "
                f"input as it packs), the GEMM and the output stage; weights packed before. "
-               f"`float`: floats in and out; `onednn`: 7-bit codes in, int32 sums out. The last "
-               f"table says what each row ran.")
+               f"`float`: floats in and out; `onednn`: codes in (7-bit on AVX2, where it "
+               f"saturates beyond; 8-bit with VNNI), int32 sums out. The last table says what "
+               f"each row ran.")
     for t in threads:
         out += ["", f"## {t} thread{'s' if t > 1 else ''}", ""]
         out.append("| config | " + " | ".join(layers) + " | conv median |")
@@ -198,6 +233,19 @@ def markdown(context, rows, source, command):
                 continue
             cells = [cell(rows, l, c, t) for l in layers]
             out.append(f"| {c} | " + " | ".join(cells) + f" | {conv_median(rows, layers, c, t)} |")
+    peers = [c for c in configs if c.startswith("onednn")]
+    if peers:
+        out += ["", "## Against oneDNN's int8 GEMM of the same run", "",
+                "Median over the convolutions of the layer GOPS over the `onednn` row of the "
+                "same run, layer and thread count.", "",
+                "| config | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads)
+                + " |", "|---" * (len(threads) + 1) + "|"]
+        for c in configs:
+            if c.startswith("onednn") or c.startswith("float"):
+                continue
+            cells = [vs_onednn(rows, layers, c, t) for t in threads]
+            if any(cells):
+                out.append(f"| {c} | " + " | ".join(cells) + " |")
     if 1 in threads and 2 in threads:
         out += ["", "## 2 threads over 1", "", "| config | " + " | ".join(layers) + " |",
                 "|---" * (len(layers) + 1) + "|"]
@@ -232,10 +280,11 @@ def chart(rows, path):
     from matplotlib.ticker import FixedLocator, NullLocator
 
     layers = ordered({k[0] for k in rows}, LAYERS)
-    configs = [c for c in ordered({k[1] for k in rows}, CONFIGS) if c != BASELINE]
+    all_configs = ordered_configs({k[1] for k in rows})
     threads = sorted({k[2] for k in rows})
-    fig, axes = plt.subplots(1, len(threads), figsize=(6.5 * len(threads) + 2, 5.5), sharey=True,
-                             squeeze=False)
+    isas = sorted({isa_of(c) for c in all_configs})
+    fig, axes = plt.subplots(len(isas), len(threads), figsize=(6.5 * len(threads) + 2,
+                             5.5 * len(isas)), sharey=True, squeeze=False)
     # Every config keeps its colour and marker from one chart to the next.
     tab20 = plt.get_cmap("tab20").colors
     colors = tab20[0::2] + tab20[1::2]
@@ -244,13 +293,18 @@ def chart(rows, path):
     peers = {"float": "black", "onednn": "dimgray"}
 
     def style(config):
-        i = CONFIGS.index(config) if config in CONFIGS else len(CONFIGS) + configs.index(config)
+        i = CONFIGS.index(config) if config in CONFIGS else len(CONFIGS)
         return peers.get(config, colors[i % len(colors)]), markers[i % len(markers)]
     ratios = []
-    for ax, t in zip(axes[0], threads):
+    panels = [(isa, t, ax) for isa, line in zip(isas, axes) for t, ax in zip(threads, line)]
+    for isa, t, ax in panels:
         x = list(range(len(layers)))
-        for c in configs:
-            ys = [speedup(rows, l, c, t) for l in layers]
+        for config in all_configs:
+            if isa_of(config) != isa or config == BASELINE + isa:
+                continue
+            # The legend names the config without its ISA, which the panel's title gives.
+            c = config[:len(config) - len(isa)]
+            ys = [speedup(rows, l, config, t) for l in layers]
             if all(y is None for y in ys):
                 continue
             ratios += [y for y in ys if y]
@@ -261,7 +315,10 @@ def chart(rows, path):
         ax.axhline(1.0, color="black", linewidth=1.0)
         ax.set_xticks(x)
         ax.set_xticklabels(layers)
-        ax.set_title(f"{t} thread{'s' if t > 1 else ''}")
+        kernels = f"lowbit {isa[1:]}" if isa else "AVX2 (lowbit and oneDNN capped)"
+        if not isa and len(isas) == 1:
+            kernels = "lowbit"
+        ax.set_title(f"{kernels}, {t} thread{'s' if t > 1 else ''}")
         ax.set_xlabel("layer")
         ax.grid(True, axis="y", alpha=0.3)
     ax0 = axes[0][0]
@@ -273,7 +330,13 @@ def chart(rows, path):
         ax0.yaxis.set_minor_locator(NullLocator())
         ax0.set_yticklabels([f"{v:g}x" if v >= 1 else f"1/{round(1 / v)}x" for v in ticks])
     ax0.set_ylabel(f"speedup over the 16-bit baseline ({BASELINE})")
-    handles, labels = ax0.get_legend_handles_labels()
+    handles, labels = [], []
+    for line in axes:
+        for ax in line:
+            for h, l in zip(*ax.get_legend_handles_labels()):
+                if l not in labels:
+                    handles.append(h)
+                    labels.append(l)
     fig.legend(handles, labels, loc="center right", title="config")
     fig.suptitle("ResNet-18 layers: lowbit and peers over the fixed 16-bit baseline")
     fig.tight_layout(rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))
@@ -296,24 +359,32 @@ def write_atomic(path, write):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("json", help="Google Benchmark JSON of lowbit-bench-resnet")
+    parser.add_argument("json", nargs="+", help="Google Benchmark JSON of lowbit-bench-resnet")
     parser.add_argument("--md", default="docs/resnet18.md")
     parser.add_argument("--png", default="docs/resnet18.png")
     parser.add_argument("--command", default="", help="the command that made the run, for the table")
     args = parser.parse_args()
     prog = os.path.basename(sys.argv[0])
-    try:
-        context, rows = load(args.json)
-    except BadInput as e:
-        print(f"{prog}: {args.json}: {e}", file=sys.stderr)
-        return 2
+    contexts, rows = [], {}
+    for path in args.json:
+        try:
+            context, more = load(path)
+            twice = sorted(set(more) & set(rows))
+            if twice:
+                layer, config, threads = twice[0]
+                raise BadInput(f"row {layer}/{config}/t{threads} is also in an earlier file")
+        except BadInput as e:
+            print(f"{prog}: {path}: {e}", file=sys.stderr)
+            return 2
+        contexts.append(context)
+        rows.update(more)
     try:
         import matplotlib  # noqa: F401  (checked before anything is written)
     except ImportError:
         print(f"{prog}: no matplotlib for {sys.executable} (Debian: python3-matplotlib, for "
               f"/usr/bin/python3)", file=sys.stderr)
         return 2
-    text = markdown(context, rows, args.json, args.command)
+    text = markdown(contexts, rows, args.json, args.command)
     write_atomic(args.md, lambda f: f.write(text.encode("utf-8")))
     chart(rows, args.png)
     return 0
