@@ -39,7 +39,9 @@ if [ "$build" = build/host ]; then
 else
   cmake -S . -B "$build" >/dev/null
 fi
-cmake --build "$build" --target lowbit-bench-resnet
+peak_target=""
+case "$(uname -m)" in x86_64) peak_target=lowbit-bench-peak ;; esac
+cmake --build "$build" --target lowbit-bench-resnet $peak_target
 bench="$build/bench/lowbit-bench-resnet"
 
 quiet=${QUIET-../shared/tools/wait-quiet.sh}
@@ -76,7 +78,18 @@ for isa in "${passes[@]}"; do
   jsons+=("$json")
 done
 
+peak_args=()
+if [ -n "$peak_target" ]; then
+  # The register-resident peaks of the kernels' instruction mixes, in the same run.
+  peak="$build/peak.json"
+  echo "== $build/bench/lowbit-bench-peak"
+  "$build/bench/lowbit-bench-peak" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
+    --benchmark_out="$peak.tmp" --benchmark_out_format=json
+  mv "$peak.tmp" "$peak"
+  peak_args=(--peak "$peak")
+fi
+
 mkdir -p "$out"
-"$python" scripts/resnet-report.py "${jsons[@]}" --md "$out/resnet18.md" \
+"$python" scripts/resnet-report.py "${jsons[@]}" "${peak_args[@]}" --md "$out/resnet18.md" \
   --png "$out/resnet18.png" --command "bash scripts/resnet-bench.sh${*:+ $*}"
 echo "== $out/resnet18.md, $out/resnet18.png (from ${jsons[*]})"

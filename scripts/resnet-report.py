@@ -2,7 +2,7 @@
 """The ResNet-18 table and chart from lowbit-bench-resnet runs.
 
 Usage: resnet-report.py RESULT.json [MORE.json ...] [--md docs/resnet18.md]
-                        [--png docs/resnet18.png] [--command TEXT]
+                        [--png docs/resnet18.png] [--peak PEAK.json] [--command TEXT]
 
 RESULT.json is Google Benchmark's JSON (--benchmark_out=FILE --benchmark_out_format=json, or
 --benchmark_format=json on stdout), with or without repetitions and aggregates. Rows are named
@@ -18,6 +18,10 @@ threads over 1 where both ran, the CPU (its /proc/cpuinfo model name and lowbit'
 the run recorded them in the JSON context), the machine's share of CPU for one-thread rows and
 each configuration against the oneDNN row of its own run. The PNG plots the speedup per layer,
 one series per configuration, one panel per thread count and ISA run.
+With --peak (lowbit-bench-peak's JSON, rows "peak/<mix>@<isa>"), a table gives each
+configuration's one-thread conv median as a share of the register-resident peak of its kernel's
+instruction mix; a bit-serial kernel of a b-bit by c-bit configuration does b x c 1-bit MACs per
+MAC of its codes (a bipolar bit counts as one).
 Both files are written to a temporary file beside them and renamed, so a failed run leaves the
 old ones. A bad input gives a one-line error and exit status 2.
 """
@@ -192,7 +196,57 @@ def vs_onednn(rows, layers, config, threads):
     return f"{statistics.median(ratios):.2f}x" if ratios else ""
 
 
-def markdown(contexts, rows, sources, command):
+KERNEL = re.compile(r"^lb_gemm_(bitserial|bitserialxor|direct_([a-z0-9]+))_.*__([a-z0-9]+)$")
+BITS = re.compile(r"^A([0-9]+)W([0-9]+)")
+
+
+def load_peaks(path):
+    """{mix: median GOPS} from lowbit-bench-peak's JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as e:
+        raise BadInput(f"cannot read: {e.strerror}")
+    except json.JSONDecodeError as e:
+        raise BadInput(f"not JSON: {e}")
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise BadInput("not Google Benchmark JSON (no list 'benchmarks')")
+    runs = {}
+    for b in data["benchmarks"]:
+        name = b.get("run_name", b.get("name")) if isinstance(b, dict) else None
+        m = re.match(r"^peak/([^/]+)(/.*)?$", name or "")
+        if not m:
+            raise BadInput(f"benchmark '{name}' is not peak/<mix>")
+        if b.get("error_occurred") or b.get("run_type", "iteration") != "iteration":
+            continue
+        try:
+            runs.setdefault(m.group(1), []).append(float(b["GOPS"]))
+        except (KeyError, TypeError, ValueError):
+            raise BadInput(f"benchmark '{name}' has no numeric GOPS")
+    return {mix: statistics.median(v) for mix, v in runs.items()}
+
+
+def peak_share(rows, layers, config, peaks):
+    """(mix, work per MAC, conv median GOPS, peak GOPS) of config at one thread, or None."""
+    labels = [lab for l in layers for lab in (rows.get((l, config, 1)) or Row()).labels]
+    kernels = {KERNEL.match(lab.split(";")[0]) for lab in labels} - {None}
+    if len(kernels) != 1:
+        return None
+    m = kernels.pop()
+    bits = BITS.match(config)
+    if m.group(1).startswith("bitserial"):
+        mix, work = "bitserial", (int(bits.group(1)) * int(bits.group(2)) if bits else 1)
+    else:
+        mix, work = ("s16" if m.group(2) == "s16" else "u8s8"), 1
+    mix += "@" + m.group(3)
+    convs = [rows[(l, config, 1)].gops_median() for l in layers if l != "FC"
+             and (l, config, 1) in rows and not rows[(l, config, 1)].error]
+    if mix not in peaks or not convs:
+        return None
+    return mix, work, statistics.median(convs), peaks[mix]
+
+
+def markdown(contexts, rows, sources, command, peaks=None):
     layers = ordered({k[0] for k in rows}, LAYERS)
     configs = ordered_configs({k[1] for k in rows})
     threads = sorted({k[2] for k in rows})
@@ -246,6 +300,19 @@ def markdown(contexts, rows, sources, command):
             cells = [vs_onednn(rows, layers, c, t) for t in threads]
             if any(cells):
                 out.append(f"| {c} | " + " | ".join(cells) + " |")
+    if peaks and 1 in threads:
+        out += ["", "## Share of the register-resident peak (1 thread)", "",
+                "Conv median GOPS times the 1-bit MACs per MAC (bit-serial: abits x wbits), over "
+                "the peak of the kernel's instruction mix measured by `lowbit-bench-peak` (no "
+                "loads, no stores) on the same machine.", "",
+                "| config | mix | work per MAC | conv median GOPS | peak GOPS | share |",
+                "|---|---|---|---|---|---|"]
+        for c in configs:
+            share = peak_share(rows, layers, c, peaks)
+            if share:
+                mix, work, gops, peak = share
+                out.append(f"| {c} | {mix} | {work} | {gops:.1f} | {peak:.1f} | "
+                           f"{gops * work / peak:.0%} |")
     if 1 in threads and 2 in threads:
         out += ["", "## 2 threads over 1", "", "| config | " + " | ".join(layers) + " |",
                 "|---" * (len(layers) + 1) + "|"]
@@ -363,6 +430,7 @@ def main():
     parser.add_argument("--md", default="docs/resnet18.md")
     parser.add_argument("--png", default="docs/resnet18.png")
     parser.add_argument("--command", default="", help="the command that made the run, for the table")
+    parser.add_argument("--peak", help="lowbit-bench-peak JSON: each kernel's share of its peak")
     args = parser.parse_args()
     prog = os.path.basename(sys.argv[0])
     contexts, rows = [], {}
@@ -384,7 +452,14 @@ def main():
         print(f"{prog}: no matplotlib for {sys.executable} (Debian: python3-matplotlib, for "
               f"/usr/bin/python3)", file=sys.stderr)
         return 2
-    text = markdown(contexts, rows, args.json, args.command)
+    peaks = None
+    if args.peak:
+        try:
+            peaks = load_peaks(args.peak)
+        except BadInput as e:
+            print(f"{prog}: {args.peak}: {e}", file=sys.stderr)
+            return 2
+    text = markdown(contexts, rows, args.json, args.command, peaks)
     write_atomic(args.md, lambda f: f.write(text.encode("utf-8")))
     chart(rows, args.png)
     return 0
