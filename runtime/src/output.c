@@ -24,9 +24,12 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
   if (kind == LB_OUTPUT_SUMS) {
     return LB_OK;
   }
-  /* Multipliers and biases, then the shifts; or scales and biases. */
+  /* Halves and offsets, multipliers, fast multipliers and biases, then the shifts and fast
+   * shifts (largest alignment first); or scales and biases. */
   const size_t channel_bytes =
-      kind == LB_OUTPUT_CODES ? 2 * sizeof(int32_t) + sizeof(int8_t) : 2 * sizeof(float);
+      kind == LB_OUTPUT_CODES
+          ? 2 * sizeof(uint64_t) + 3 * sizeof(int32_t) + sizeof(int8_t) + sizeof(uint8_t)
+          : 2 * sizeof(float);
   size_t bytes;
   unsigned char *arrays =
       __builtin_mul_overflow(out_c, channel_bytes, &bytes) ? NULL : malloc(bytes);
@@ -36,9 +39,13 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
   stage->arrays = arrays;
   if (kind == LB_OUTPUT_CODES) {
     stage->requantize = *requantize;
-    int32_t *multiplier = (int32_t *)arrays;
-    int32_t *bias = multiplier + out_c;
+    uint64_t *half = (uint64_t *)arrays;
+    int64_t *offset = (int64_t *)(half + out_c);
+    int32_t *multiplier = (int32_t *)(offset + out_c);
+    uint32_t *fast_multiplier = (uint32_t *)(multiplier + out_c);
+    int32_t *bias = (int32_t *)(fast_multiplier + out_c);
     int8_t *shift = (int8_t *)(bias + out_c);
+    uint8_t *fast_shift = (uint8_t *)(shift + out_c);
     memcpy(multiplier, requantize->multiplier, out_c * sizeof *multiplier);
     memcpy(shift, requantize->shift, out_c * sizeof *shift);
     if (requantize->bias != NULL) {
@@ -47,6 +54,18 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
     stage->requantize.multiplier = multiplier;
     stage->requantize.shift = shift;
     stage->requantize.bias = requantize->bias != NULL ? bias : NULL;
+    for (size_t oc = 0; oc < out_c; oc++) {
+      const unsigned n = (unsigned)(31 + shift[oc]);
+      fast_multiplier[oc] = n < 64 ? (uint32_t)multiplier[oc] : 0;
+      fast_shift[oc] = (uint8_t)(n < 64 ? n : 63);
+      half[oc] = n == 0 || n >= 64 ? 0 : (uint64_t)1 << (n - 1);
+      offset[oc] = (int64_t)(requantize->bias != NULL ? requantize->bias[oc] : 0) +
+                   requantize->zero_point;
+    }
+    stage->fast_multiplier = fast_multiplier;
+    stage->fast_shift = fast_shift;
+    stage->fast_half = half;
+    stage->fast_offset = offset;
   } else {
     float *scale = (float *)arrays;
     float *bias = scale + out_c;
@@ -95,9 +114,63 @@ static void lb_store_code(void *out, size_t index, lb_operand op, int32_t code) 
   }
 }
 
+/* One row of codes of at most 8 bits, the layers' common case. A sum that fits int32 takes
+ * lb_requantize_code's arithmetic in 64 bits: |sum| <= 2^31 and multiplier < 2^31, so the product
+ * is below 2^62, the rounding addend below 2^62, and no result saturates; a channel whose shift
+ * reaches 64 has multiplier 0 and gives 0, as the exact path does. Larger sums (int64 C) take the
+ * exact 128-bit path. */
+static inline __attribute__((always_inline)) void lb_requantize_row(
+    const lb_output_stage *stage, const void *sums, int sums64, size_t columns,
+    size_t first_channel, void *out) {
+  const lb_requantize *rq = &stage->requantize;
+  const uint32_t *multiplier = stage->fast_multiplier + first_channel;
+  const uint8_t *shift = stage->fast_shift + first_channel;
+  const uint64_t *half = stage->fast_half + first_channel;
+  const int64_t *offset = stage->fast_offset + first_channel;
+  const int bipolar = rq->out.encoding == LB_BIPOLAR;
+  const int64_t low = rq->clamp_min, high = rq->clamp_max;
+  uint8_t *codes = out;
+  for (size_t j = 0; j < columns; j++) {
+    const int64_t sum = lb_sum_at(sums, sums64, j);
+    if (sum != (int32_t)sum) {
+      codes[j] = (uint8_t)lb_requantize_code(rq, first_channel + j, sum);
+      continue;
+    }
+    /* Branch-free: the signs and clamps of a layer's codes are data, which branches mispredict. */
+    const uint64_t negative = (uint64_t)(sum >> 63); /* all ones or 0 */
+    const uint64_t magnitude = ((uint64_t)sum ^ negative) - negative;
+    const uint64_t rounded = (magnitude * multiplier[j] + half[j]) >> shift[j];
+    int64_t value = (int64_t)((rounded ^ negative) - negative) + offset[j];
+    const int64_t sign = (value >> 63) | 1; /* -1 or +1 */
+    value = bipolar ? sign : value;
+    /* Clamps by masks, made opaque: clang otherwise turns them back into branches, which
+     * mispredict on a ReLU's clamp about every other code. */
+    int64_t below = -(int64_t)(value < low), above = -(int64_t)(value > high);
+    __asm__("" : "+r"(below), "+r"(above));
+    value = (value & ~below) | (low & below);
+    value = (value & ~above) | (high & above);
+    /* Signed codes are stored as their two's complement byte, as lb_store_code does. */
+    codes[j] = (uint8_t)value;
+  }
+}
+
 void lb_output_stage_write(const lb_output_stage *stage, const void *sums, int sums64,
                            size_t sums_stride, size_t rows, size_t columns, size_t first_channel,
                            void *out, size_t out_stride) {
+  if (stage->kind == LB_OUTPUT_CODES && stage->requantize.out.bits <= 8) {
+    const size_t sum_bytes = sums64 ? sizeof(int64_t) : sizeof(int32_t);
+    for (size_t r = 0; r < rows; r++) {
+      const unsigned char *row = (const unsigned char *)sums + r * sums_stride * sum_bytes;
+      uint8_t *codes = (uint8_t *)out + r * out_stride;
+      /* Two copies of the loop, each with its sum type constant. */
+      if (sums64) {
+        lb_requantize_row(stage, row, 1, columns, first_channel, codes);
+      } else {
+        lb_requantize_row(stage, row, 0, columns, first_channel, codes);
+      }
+    }
+    return;
+  }
   for (size_t r = 0; r < rows; r++) {
     for (size_t j = 0; j < columns; j++) {
       const int64_t sum = lb_sum_at(sums, sums64, r * sums_stride + j);

@@ -13,7 +13,14 @@ typedef struct lb_output_stage {
   lb_output_kind kind;
   lb_requantize requantize;  /* LB_OUTPUT_CODES: arrays owned by the stage */
   lb_float_output float_out; /* LB_OUTPUT_FLOAT: arrays owned by the stage */
-  void *arrays;              /* the one allocation behind both */
+  /* LB_OUTPUT_CODES, int32 sums: per channel the multiplier (0 where 31 + shift >= 64, which
+   * rounds every such product to 0), the rounding shift n = 31 + shift (at most 63) and 2^(n-1)
+   * (0 for n = 0), for lb_output_stage_write's 64-bit path; bias plus zero point. */
+  uint32_t *fast_multiplier;
+  uint8_t *fast_shift;
+  uint64_t *fast_half;
+  int64_t *fast_offset;
+  void *arrays; /* the one allocation behind all of them */
 } lb_output_stage;
 
 /* Whether the descriptor's output fields are valid for out_c channels. */
