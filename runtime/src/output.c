@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lowbit/lowbit.h"
 #include "output.h"
 #include "requantize.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 int lb_output_stage_is_valid(lb_output_kind kind, const lb_requantize *requantize,
                              const lb_float_output *float_out, size_t out_c) {
@@ -66,6 +71,7 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
     stage->fast_shift = fast_shift;
     stage->fast_half = half;
     stage->fast_offset = offset;
+    stage->avx2 = lb_cpu_has_isa("avx2");
   } else {
     float *scale = (float *)arrays;
     float *bias = scale + out_c;
@@ -154,9 +160,71 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
   }
 }
 
+#if defined(__x86_64__)
+/* lb_requantize_row's 64-bit path for int32 sums, 8 codes per step in AVX2, for the CPUs that have
+ * it (the library itself is built for baseline x86-64). The same arithmetic lane by lane: the
+ * unsigned 32 x 32 multiply (vpmuludq) holds |sum| <= 2^31 times a multiplier below 2^31. */
+__attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
+    const lb_output_stage *stage, const int32_t *sums, size_t columns, size_t first_channel,
+    uint8_t *codes) {
+  const lb_requantize *rq = &stage->requantize;
+  const uint32_t *multiplier = stage->fast_multiplier + first_channel;
+  const uint8_t *shift = stage->fast_shift + first_channel;
+  const uint64_t *half = stage->fast_half + first_channel;
+  const int64_t *offset = stage->fast_offset + first_channel;
+  const int bipolar = rq->out.encoding == LB_BIPOLAR;
+  const __m256i low = _mm256_set1_epi64x(rq->clamp_min), high = _mm256_set1_epi64x(rq->clamp_max);
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  /* The low byte of each 64-bit lane to bytes 0..3 of each 128-bit half. */
+  const __m256i low_bytes = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                             -1, -1, -1, -1);
+  size_t j = 0;
+  for (; j + 4 <= columns; j += 4) {
+    const __m256i sum = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(sums + j)));
+    const __m256i negative = _mm256_cmpgt_epi64(zero, sum);
+    const __m256i magnitude = _mm256_sub_epi64(_mm256_xor_si256(sum, negative), negative);
+    const __m256i factor =
+        _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(multiplier + j)));
+    uint32_t shift4;
+    memcpy(&shift4, shift + j, sizeof shift4);
+    const __m256i count = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128((int)shift4));
+    const __m256i rounded = _mm256_srlv_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(magnitude, factor),
+                         _mm256_loadu_si256((const __m256i *)(half + j))),
+        count);
+    __m256i value = _mm256_add_epi64(_mm256_sub_epi64(_mm256_xor_si256(rounded, negative), negative),
+                                     _mm256_loadu_si256((const __m256i *)(offset + j)));
+    if (bipolar) {
+      value = _mm256_or_si256(_mm256_cmpgt_epi64(zero, value), one);
+    }
+    value = _mm256_blendv_epi8(value, low, _mm256_cmpgt_epi64(low, value));
+    value = _mm256_blendv_epi8(value, high, _mm256_cmpgt_epi64(value, high));
+    const __m256i bytes = _mm256_shuffle_epi8(value, low_bytes);
+    const uint32_t lower = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes)) & 0xffffu;
+    const uint32_t upper = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1)) & 0xffffu;
+    const uint32_t packed = lower | upper << 16;
+    memcpy(codes + j, &packed, sizeof packed);
+  }
+  if (j < columns) {
+    lb_requantize_row(stage, sums + j, 0, columns - j, first_channel + j, codes + j);
+  }
+}
+#endif
+
 void lb_output_stage_write(const lb_output_stage *stage, const void *sums, int sums64,
                            size_t sums_stride, size_t rows, size_t columns, size_t first_channel,
                            void *out, size_t out_stride) {
+#if defined(__x86_64__)
+  if (stage->kind == LB_OUTPUT_CODES && stage->requantize.out.bits <= 8 && !sums64 &&
+      stage->avx2) {
+    for (size_t r = 0; r < rows; r++) {
+      lb_requantize_row32_avx2(stage, (const int32_t *)sums + r * sums_stride, columns,
+                               first_channel, (uint8_t *)out + r * out_stride);
+    }
+    return;
+  }
+#endif
   if (stage->kind == LB_OUTPUT_CODES && stage->requantize.out.bits <= 8) {
     const size_t sum_bytes = sums64 ? sizeof(int64_t) : sizeof(int32_t);
     for (size_t r = 0; r < rows; r++) {
