@@ -20,7 +20,7 @@ typedef struct lb_output_stage {
   uint8_t *fast_shift;
   uint64_t *fast_half;
   int64_t *fast_offset;
-  int avx2; /* whether the CPU (and LOWBIT_ISA) lets that path run in AVX2 */
+  int simd; /* that path's vector width in bits as the CPU (and LOWBIT_ISA) allow: 512, 256, 0 */
   void *arrays; /* the one allocation behind all of them */
 } lb_output_stage;
 
