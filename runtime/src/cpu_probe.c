@@ -24,6 +24,27 @@ static const char *lb_x86_uarch_name(enum cpuinfo_uarch uarch) {
   }
 }
 
+/* Cores newer than Debian's cpuinfo knows, by CPUID family and model, named as clang's -march
+ * names them. */
+static const char *lb_x86_model_name(uint32_t cpuid) {
+  const unsigned base_family = (cpuid >> 8) & 0xf;
+  const unsigned family = base_family == 0xf ? base_family + ((cpuid >> 20) & 0xff) : base_family;
+  const unsigned model = (cpuid >> 4 & 0xf) | ((base_family == 6 || base_family == 0xf) ? (cpuid >> 12 & 0xf0) : 0);
+  static const struct {
+    unsigned family, model;
+    const char *name;
+  } models[] = {
+      {6, 106, "icelake-server"}, {6, 108, "icelake-server"}, {6, 143, "sapphirerapids"},
+      {6, 207, "emeraldrapids"},  {25, 17, "znver4"},         {25, 97, "znver4"},
+  };
+  for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+    if (models[i].family == family && models[i].model == model) {
+      return models[i].name;
+    }
+  }
+  return NULL;
+}
+
 void lb_cpu_probe(lb_cpu_probe_result *result) {
   result->arch = sizeof(void *) == 8 ? "x86-64" : "x86";
   if (!cpuinfo_initialize()) {
@@ -40,6 +61,9 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
   const struct cpuinfo_core *core = cpuinfo_get_core(0);
   const struct cpuinfo_package *package = cpuinfo_get_package(0);
   const char *name = core != NULL ? lb_x86_uarch_name(core->uarch) : NULL;
+  if (name == NULL && core != NULL) {
+    name = lb_x86_model_name(core->cpuid);
+  }
   if (name == NULL && package != NULL && package->name[0] != '\0') {
     name = package->name;
   }
