@@ -103,31 +103,23 @@ static int64_t lb_sum_at(const void *sums, int sums64, size_t index) {
   return sums64 ? ((const int64_t *)sums)[index] : ((const int32_t *)sums)[index];
 }
 
-/* Codes are source elements of the next layer: 1 byte up to 8 bits, else 2, signed unless the
- * encoding is unsigned. */
-static void lb_store_code(void *out, size_t index, lb_operand op, int32_t code) {
-  const int is_signed = op.encoding != LB_UNSIGNED;
-  if (op.bits <= 8) {
-    if (is_signed) {
-      ((int8_t *)out)[index] = (int8_t)code;
-    } else {
-      ((uint8_t *)out)[index] = (uint8_t)code;
-    }
-  } else if (is_signed) {
-    ((int16_t *)out)[index] = (int16_t)code;
-  } else {
+/* Codes are source elements of the next layer: 1 byte up to 8 bits, else 2, a signed code as its
+ * two's complement. */
+static inline void lb_store_code(void *out, size_t index, int wide, int64_t code) {
+  if (wide) {
     ((uint16_t *)out)[index] = (uint16_t)code;
+  } else {
+    ((uint8_t *)out)[index] = (uint8_t)code;
   }
 }
 
-/* One row of codes of at most 8 bits, the layers' common case. A sum that fits int32 takes
- * lb_requantize_code's arithmetic in 64 bits: |sum| <= 2^31 and multiplier < 2^31, so the product
- * is below 2^62, the rounding addend below 2^62, and no result saturates; a channel whose shift
- * reaches 64 has multiplier 0 and gives 0, as the exact path does. Larger sums (int64 C) take the
- * exact 128-bit path. */
+/* One row of codes. A sum that fits int32 takes lb_requantize_code's arithmetic in 64 bits:
+ * |sum| <= 2^31 and multiplier < 2^31, so the product is below 2^62, the rounding addend below
+ * 2^62, and no result saturates; a channel whose shift reaches 64 has multiplier 0 and gives 0, as
+ * the exact path does. Larger sums (int64 C) take the exact 128-bit path. */
 static inline __attribute__((always_inline)) void lb_requantize_row(
-    const lb_output_stage *stage, const void *sums, int sums64, size_t columns,
-    size_t first_channel, void *out) {
+    const lb_output_stage *stage, const void *sums, int sums64, int wide, size_t columns,
+    size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const uint32_t *multiplier = stage->fast_multiplier + first_channel;
   const uint8_t *shift = stage->fast_shift + first_channel;
@@ -135,11 +127,10 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
   const int64_t *offset = stage->fast_offset + first_channel;
   const int bipolar = rq->out.encoding == LB_BIPOLAR;
   const int64_t low = rq->clamp_min, high = rq->clamp_max;
-  uint8_t *codes = out;
   for (size_t j = 0; j < columns; j++) {
     const int64_t sum = lb_sum_at(sums, sums64, j);
     if (sum != (int32_t)sum) {
-      codes[j] = (uint8_t)lb_requantize_code(rq, first_channel + j, sum);
+      lb_store_code(codes, j, wide, lb_requantize_code(rq, first_channel + j, sum));
       continue;
     }
     /* Branch-free: the signs and clamps of a layer's codes are data, which branches mispredict. */
@@ -155,18 +146,17 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
     __asm__("" : "+r"(below), "+r"(above));
     value = (value & ~below) | (low & below);
     value = (value & ~above) | (high & above);
-    /* Signed codes are stored as their two's complement byte, as lb_store_code does. */
-    codes[j] = (uint8_t)value;
+    lb_store_code(codes, j, wide, value);
   }
 }
 
 #if defined(__x86_64__)
-/* lb_requantize_row's 64-bit path for int32 sums, 8 codes per step in AVX2, for the CPUs that have
+/* lb_requantize_row's 64-bit path for int32 sums, 4 codes per step in AVX2, for the CPUs that have
  * it (the library itself is built for baseline x86-64). The same arithmetic lane by lane: the
  * unsigned 32 x 32 multiply (vpmuludq) holds |sum| <= 2^31 times a multiplier below 2^31. */
 __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
-    const lb_output_stage *stage, const int32_t *sums, size_t columns, size_t first_channel,
-    uint8_t *codes) {
+    const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
+    size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const uint32_t *multiplier = stage->fast_multiplier + first_channel;
   const uint8_t *shift = stage->fast_shift + first_channel;
@@ -175,10 +165,13 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
   const int bipolar = rq->out.encoding == LB_BIPOLAR;
   const __m256i low = _mm256_set1_epi64x(rq->clamp_min), high = _mm256_set1_epi64x(rq->clamp_max);
   const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
-  /* The low byte of each 64-bit lane to bytes 0..3 of each 128-bit half. */
-  const __m256i low_bytes = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                             -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                             -1, -1, -1, -1);
+  /* The low byte (or two) of each 64-bit lane to the first bytes of each 128-bit half. */
+  const __m256i narrow =
+      wide ? _mm256_setr_epi8(0, 1, 8, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 8,
+                              9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+           : _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 8,
+                              -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const size_t code_bytes = wide ? 2 : 1;
   size_t j = 0;
   for (; j + 4 <= columns; j += 4) {
     const __m256i sum = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(sums + j)));
@@ -200,22 +193,25 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
     }
     value = _mm256_blendv_epi8(value, low, _mm256_cmpgt_epi64(low, value));
     value = _mm256_blendv_epi8(value, high, _mm256_cmpgt_epi64(value, high));
-    const __m256i bytes = _mm256_shuffle_epi8(value, low_bytes);
-    const uint32_t lower = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes)) & 0xffffu;
-    const uint32_t upper = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1)) & 0xffffu;
-    const uint32_t packed = lower | upper << 16;
-    memcpy(codes + j, &packed, sizeof packed);
+    const __m256i moved = _mm256_shuffle_epi8(value, narrow);
+    /* Two lanes' codes per 128-bit half: 2 or 4 bytes each. */
+    const uint64_t half_mask = wide ? 0xffffffffu : 0xffffu;
+    const uint64_t lower = (uint64_t)(uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(moved));
+    const uint64_t upper = (uint64_t)(uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(moved, 1));
+    const uint64_t packed = (lower & half_mask) | (upper & half_mask) << (wide ? 32 : 16);
+    memcpy((unsigned char *)codes + j * code_bytes, &packed, 4 * code_bytes);
   }
   if (j < columns) {
-    lb_requantize_row(stage, sums + j, 0, columns - j, first_channel + j, codes + j);
+    lb_requantize_row(stage, sums + j, 0, wide, columns - j, first_channel + j,
+                      (unsigned char *)codes + j * code_bytes);
   }
 }
 
 /* The same with AVX-512 F, 8 codes per step: 64-bit arithmetic shifts, min and max, and vpmovqb
- * narrow the lanes to bytes. */
+ * (vpmovqw) narrow the lanes to codes. */
 __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
-    const lb_output_stage *stage, const int32_t *sums, size_t columns, size_t first_channel,
-    uint8_t *codes) {
+    const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
+    size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const uint32_t *multiplier = stage->fast_multiplier + first_channel;
   const uint8_t *shift = stage->fast_shift + first_channel;
@@ -224,6 +220,7 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
   const int bipolar = rq->out.encoding == LB_BIPOLAR;
   const __m512i low = _mm512_set1_epi64(rq->clamp_min), high = _mm512_set1_epi64(rq->clamp_max);
   const __m512i one = _mm512_set1_epi64(1);
+  const size_t code_bytes = wide ? 2 : 1;
   size_t j = 0;
   for (; j + 8 <= columns; j += 8) {
     const __m512i sum = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(sums + j)));
@@ -239,10 +236,16 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
       value = _mm512_or_si512(_mm512_srai_epi64(value, 63), one);
     }
     value = _mm512_min_epi64(_mm512_max_epi64(value, low), high);
-    _mm_storel_epi64((__m128i *)(codes + j), _mm512_cvtepi64_epi8(value));
+    unsigned char *at = (unsigned char *)codes + j * code_bytes;
+    if (wide) {
+      _mm_storeu_si128((__m128i *)at, _mm512_cvtepi64_epi16(value));
+    } else {
+      _mm_storel_epi64((__m128i *)at, _mm512_cvtepi64_epi8(value));
+    }
   }
   if (j < columns) {
-    lb_requantize_row(stage, sums + j, 0, columns - j, first_channel + j, codes + j);
+    lb_requantize_row(stage, sums + j, 0, wide, columns - j, first_channel + j,
+                      (unsigned char *)codes + j * code_bytes);
   }
 }
 #endif
@@ -250,31 +253,34 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
 void lb_output_stage_write(const lb_output_stage *stage, const void *sums, int sums64,
                            size_t sums_stride, size_t rows, size_t columns, size_t first_channel,
                            void *out, size_t out_stride) {
-#if defined(__x86_64__)
-  if (stage->kind == LB_OUTPUT_CODES && stage->requantize.out.bits <= 8 && !sums64 &&
-      stage->simd != 0) {
-    for (size_t r = 0; r < rows; r++) {
-      const int32_t *row = (const int32_t *)sums + r * sums_stride;
-      uint8_t *codes = (uint8_t *)out + r * out_stride;
-      if (stage->simd == 512) {
-        lb_requantize_row32_avx512(stage, row, columns, first_channel, codes);
-      } else {
-        lb_requantize_row32_avx2(stage, row, columns, first_channel, codes);
-      }
-    }
-    return;
-  }
-#endif
-  if (stage->kind == LB_OUTPUT_CODES && stage->requantize.out.bits <= 8) {
+  if (stage->kind == LB_OUTPUT_CODES) {
+    const int wide = stage->requantize.out.bits > 8;
     const size_t sum_bytes = sums64 ? sizeof(int64_t) : sizeof(int32_t);
+    const size_t code_bytes = wide ? 2 : 1;
     for (size_t r = 0; r < rows; r++) {
       const unsigned char *row = (const unsigned char *)sums + r * sums_stride * sum_bytes;
-      uint8_t *codes = (uint8_t *)out + r * out_stride;
-      /* Two copies of the loop, each with its sum type constant. */
+      unsigned char *codes = (unsigned char *)out + r * out_stride * code_bytes;
+#if defined(__x86_64__)
+      if (!sums64 && stage->simd == 512) {
+        lb_requantize_row32_avx512(stage, (const int32_t *)row, wide, columns, first_channel, codes);
+        continue;
+      }
+      if (!sums64 && stage->simd == 256) {
+        lb_requantize_row32_avx2(stage, (const int32_t *)row, wide, columns, first_channel, codes);
+        continue;
+      }
+#endif
+      /* One copy of the loop per sum type and code width, each with them constant. */
       if (sums64) {
-        lb_requantize_row(stage, row, 1, columns, first_channel, codes);
+        if (wide) {
+          lb_requantize_row(stage, row, 1, 1, columns, first_channel, codes);
+        } else {
+          lb_requantize_row(stage, row, 1, 0, columns, first_channel, codes);
+        }
+      } else if (wide) {
+        lb_requantize_row(stage, row, 0, 1, columns, first_channel, codes);
       } else {
-        lb_requantize_row(stage, row, 0, columns, first_channel, codes);
+        lb_requantize_row(stage, row, 0, 0, columns, first_channel, codes);
       }
     }
     return;
@@ -283,15 +289,10 @@ void lb_output_stage_write(const lb_output_stage *stage, const void *sums, int s
     for (size_t j = 0; j < columns; j++) {
       const int64_t sum = lb_sum_at(sums, sums64, r * sums_stride + j);
       const size_t channel = first_channel + j;
-      if (stage->kind == LB_OUTPUT_CODES) {
-        lb_store_code(out, r * out_stride + j, stage->requantize.out,
-                      lb_requantize_code(&stage->requantize, channel, sum));
-      } else {
-        /* In double, which holds every sum up to 2^53 exactly, then rounded to float. */
-        const double bias = stage->float_out.bias != NULL ? stage->float_out.bias[channel] : 0.0;
-        ((float *)out)[r * out_stride + j] =
-            (float)((double)sum * stage->float_out.scale[channel] + bias);
-      }
+      /* In double, which holds every sum up to 2^53 exactly, then rounded to float. */
+      const double bias = stage->float_out.bias != NULL ? stage->float_out.bias[channel] : 0.0;
+      ((float *)out)[r * out_stride + j] =
+          (float)((double)sum * stage->float_out.scale[channel] + bias);
     }
   }
 }
