@@ -229,10 +229,10 @@ def load_peaks(path):
 def peak_share(rows, layers, config, peaks):
     """(mix, work per MAC, conv median GOPS, peak GOPS) of config at one thread, or None."""
     labels = [lab for l in layers for lab in (rows.get((l, config, 1)) or Row()).labels]
-    kernels = {KERNEL.match(lab.split(";")[0]) for lab in labels} - {None}
-    if len(kernels) != 1:
+    kernels = {lab.split(";")[0] for lab in labels}
+    m = KERNEL.match(kernels.pop()) if len(kernels) == 1 else None
+    if m is None:
         return None
-    m = kernels.pop()
     bits = BITS.match(config)
     if m.group(1).startswith("bitserial"):
         mix, work = "bitserial", (int(bits.group(1)) * int(bits.group(2)) if bits else 1)
