@@ -151,7 +151,7 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   for (size_t k = 0; o->resume && k < o->overrides; k++) {
     if (strcmp(o->keys[k], "epochs") != 0) {
-      return usage_error("--resume continues the checkpoint's run; %s cannot change%s",
+      return usage_error("--resume continues the checkpoint's run, whose %s cannot change%s",
                          o->keys[k], "");
     }
   }
@@ -169,6 +169,7 @@ typedef struct run {
   char *config_text;
   lb_train_model *model;
   lb_train_layer_desc layers[LBT_MAX_LAYERS + 2];
+  size_t layer_count;
   lb_train_sgd_config sgd;
   lb_train_optimizer optimizer;
   lb_idx_dataset train, test;
@@ -181,7 +182,7 @@ typedef struct run {
 
 static void static_bits(run *r) {
   r->static_fw = 0, r->static_bw = 0;
-  for (size_t i = 0; i < r->config.layer_count + 2; i++) {
+  for (size_t i = 0; i < r->layer_count; i++) {
     const lb_train_layer_desc *d = &r->layers[i];
     if (d->kind != LB_LAYER_CONV2D && d->kind != LB_LAYER_DENSE) {
       continue;
@@ -399,7 +400,7 @@ int main(int argc, char **argv) {
     r.config.schedule_steps = (uint64_t)r.config.epochs * r.steps_per_epoch;
   }
   r.config_text = lbt_config_text(&r.config);
-  size_t layer_count = lbt_config_layers(&r.config, r.layers, LBT_MAX_LAYERS + 2);
+  r.layer_count = lbt_config_layers(&r.config, r.layers, LBT_MAX_LAYERS + 2);
   static_bits(&r);
   r.sgd.learning_rate = r.config.lr, r.sgd.momentum = r.config.momentum;
   r.sgd.weight_decay = r.config.weight_decay, r.sgd.master = r.config.master;
@@ -408,7 +409,7 @@ int main(int argc, char **argv) {
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
   desc.batch = r.config.batch, desc.in_h = r.train.rows, desc.in_w = r.train.cols, desc.in_c = 1;
-  desc.layer_count = layer_count, desc.layers = r.layers, desc.classes = LBT_CLASSES;
+  desc.layer_count = r.layer_count, desc.layers = r.layers, desc.classes = LBT_CLASSES;
   desc.optimizer = &r.optimizer;
   desc.schedule = (lb_precision_schedule){r.config.schedule, r.config.fw_min, r.config.fw_max,
                                           r.config.schedule_steps, r.config.cycles};
@@ -459,6 +460,10 @@ int main(int argc, char **argv) {
          "%u threads, arena %zu bytes\n",
          r.train.count, r.test.count, r.train.rows, r.train.cols, r.steps_per_epoch, o.threads,
          lb_train_model_memory(r.model));
+  if (o.resume) {
+    printf("lowbit-train: resuming %s at step %llu\n", o.resume,
+           (unsigned long long)lb_train_model_step(r.model));
+  }
   status = train(&r, &o, &sums, log);
 done:
   if (log && fclose(log) != 0 && status == 0) {
