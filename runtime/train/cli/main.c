@@ -3,7 +3,7 @@
  * value or config. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +47,18 @@ typedef struct options {
   unsigned threads, progress;
   uint64_t checkpoint_every;
   /* run-defining flags, as config keys and values, applied over the config file */
-  const char *keys[8], *values[8];
+  const char *keys[7], *values[7]; /* one per flag of parse_args' kMap */
   size_t overrides;
 } options;
 
-static int usage_error(const char *fmt, const char *a, const char *b) {
+/* One line on stderr; returns the exit status of a usage error. */
+static int usage_error(const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
   fprintf(stderr, "lowbit-train: ");
-  fprintf(stderr, fmt, a, b);
+  vfprintf(stderr, fmt, args);
   fprintf(stderr, " (--help for usage)\n");
+  va_end(args);
   return 2;
 }
 
@@ -90,10 +94,10 @@ static int parse_args(int argc, char **argv, options *o) {
       exit(0);
     }
     if (strncmp(a, "--", 2) != 0) {
-      return usage_error("unexpected argument '%s'%s", a, "");
+      return usage_error("unexpected argument '%s'", a);
     }
     if (i + 1 >= argc) {
-      return usage_error("%s needs a value%s", a, "");
+      return usage_error("%s needs a value", a);
     }
     const char *v = argv[++i];
     unsigned long long u = 0;
@@ -106,13 +110,15 @@ static int parse_args(int argc, char **argv, options *o) {
       char err[512];
       lbt_config_defaults(&scratch);
       if (!lbt_config_set(&scratch, kMap[m][1], v, err, sizeof err)) {
+        /* the setter's message starts with "<key>:"; the flag's name replaces it */
         fprintf(stderr, "lowbit-train: %s:%s\n", a, err + strlen(kMap[m][1]) + 1);
         return 2;
       }
-      o->keys[o->overrides] = kMap[m][1], o->values[o->overrides++] = v;
-      if (o->overrides == 8) {
-        return usage_error("too many run flags%s%s", "", "");
+      size_t k = 0; /* a repeated flag replaces its earlier value */
+      for (; k < o->overrides && strcmp(o->keys[k], kMap[m][1]) != 0; k++) {
       }
+      o->keys[k] = kMap[m][1], o->values[k] = v;
+      o->overrides += k == o->overrides;
     } else if (strcmp(a, "--config") == 0) {
       o->config = v;
     } else if (strcmp(a, "--data") == 0) {
@@ -125,34 +131,33 @@ static int parse_args(int argc, char **argv, options *o) {
       o->log = v;
     } else if (strcmp(a, "--threads") == 0) {
       if (!parse_count(v, 1, 256, &u)) {
-        return usage_error("--threads: '%s' is not a whole number in 1..256%s", v, "");
+        return usage_error("--threads: '%s' is not a whole number in 1..256", v);
       }
       o->threads = (unsigned)u;
     } else if (strcmp(a, "--progress") == 0) {
       if (!parse_count(v, 0, 1000000000, &u)) {
-        return usage_error("--progress: '%s' is not a whole number (0: none)%s", v, "");
+        return usage_error("--progress: '%s' is not a whole number (0: none)", v);
       }
       o->progress = (unsigned)u;
     } else if (strcmp(a, "--checkpoint-every") == 0) {
       if (!parse_count(v, 1, 1ull << 40, &u)) {
-        return usage_error("--checkpoint-every: '%s' is not a whole number above 0%s", v, "");
+        return usage_error("--checkpoint-every: '%s' is not a whole number above 0", v);
       }
       o->checkpoint_every = u;
     } else {
-      return usage_error("unknown flag '%s'%s", a, "");
+      return usage_error("unknown flag '%s'", a);
     }
   }
   if (o->checkpoint_every && !o->checkpoint) {
-    return usage_error("--checkpoint-every needs --checkpoint%s%s", "", "");
+    return usage_error("--checkpoint-every needs --checkpoint");
   }
   if (o->resume && o->config) {
-    return usage_error("--resume takes the run's config from the checkpoint; drop --config%s%s",
-                       "", "");
+    return usage_error("--resume takes the run's config from the checkpoint; drop --config");
   }
   for (size_t k = 0; o->resume && k < o->overrides; k++) {
     if (strcmp(o->keys[k], "epochs") != 0) {
-      return usage_error("--resume continues the checkpoint's run, whose %s cannot change%s",
-                         o->keys[k], "");
+      return usage_error("--resume continues the checkpoint's run, whose %s cannot change",
+                         o->keys[k]);
     }
   }
   return 0;
