@@ -1,6 +1,7 @@
 /* The training engine (lowbit/train.h, docs/design.md section 22). */
 #pragma STDC FP_CONTRACT OFF
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1145,4 +1146,67 @@ uint64_t lb_train_model_step(const lb_train_model *model) { return model ? model
 
 unsigned lb_train_model_fw_bits(const lb_train_model *model) {
   return model ? lb_schedule_fw_bits(&model->desc.schedule, model->step) : 0;
+}
+
+/* ---- state for checkpoints ---- */
+
+/* One piece of the state at *at: copied out when out is set, in when in is set, else counted. */
+static void state_piece(unsigned char *out, const unsigned char *in, size_t *at, void *ptr,
+                        size_t n) {
+  if (n && out) {
+    memcpy(out + *at, ptr, n);
+  } else if (n && in) {
+    memcpy(ptr, in + *at, n);
+  }
+  *at += n;
+}
+
+/* Visits the state's pieces in their order (lb_train_model_state_bytes). */
+static size_t state_walk(lb_train_model *m, unsigned char *out, const unsigned char *in) {
+  size_t at = 0;
+  state_piece(out, in, &at, &m->step, sizeof m->step);
+  state_piece(out, in, &at, &m->bitops.macs, sizeof m->bitops.macs);
+  state_piece(out, in, &at, &m->bitops.bitops, sizeof m->bitops.bitops);
+  for (size_t i = 0; i < m->count; i++) {
+    layer *l = &m->layers[i];
+    if (!is_param_layer(l)) {
+      continue;
+    }
+    if (l->integer) {
+      state_piece(out, in, &at, l->wq, l->wcount * l->wbytes);
+      state_piece(out, in, &at, l->bq, l->bcount * l->wbytes);
+      if (in) {
+        l->weights_dirty = 1; /* the forward codes and packed operators follow the new codes */
+      }
+    } else {
+      state_piece(out, in, &at, l->w, l->wcount * sizeof(float));
+      state_piece(out, in, &at, l->b, l->bcount * sizeof(float));
+    }
+    for (unsigned index = 0; index < 2; index++) {
+      lb_train_param p = param_of(m, i, index);
+      state_piece(out, in, &at, p.state, m->optimizer.state_bytes(m->optimizer.config, &p));
+    }
+  }
+  return at;
+}
+
+size_t lb_train_model_state_bytes(const lb_train_model *model) {
+  /* counting writes nothing: the cast only lets the walk be shared with loading */
+  return model ? state_walk((lb_train_model *)(uintptr_t)model, NULL, NULL) : 0;
+}
+
+lb_status lb_train_model_save_state(const lb_train_model *model, void *out, size_t bytes) {
+  if (!model || !out || bytes != lb_train_model_state_bytes(model)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  state_walk((lb_train_model *)(uintptr_t)model, out, NULL); /* reads the model only */
+  return LB_OK;
+}
+
+lb_status lb_train_model_load_state(lb_train_model *model, const void *in, size_t bytes) {
+  if (!model || !in || bytes != lb_train_model_state_bytes(model)) {
+    return LB_INVALID_ARGUMENT;
+  }
+  state_walk(model, NULL, in);
+  return LB_OK;
 }

@@ -241,6 +241,19 @@ uint64_t lb_train_model_step(const lb_train_model *model);
 /* The forward bits the schedule gives the current step; 0 for a fixed schedule (the layers own). */
 unsigned lb_train_model_fw_bits(const lb_train_model *model);
 
+/* The model's whole training state as bytes, for checkpoints: the step, the BitOPs counter, and
+ * per conv2d or dense layer its weights and bias (codes or floats) and the optimizer's state
+ * (which must therefore be plain bytes, as lb_train_sgd's is). Everything else a step reads is
+ * derived from these, the description and the seed, so a model created from the same description
+ * and loaded with these bytes continues bit for bit. The bytes are the host's representation
+ * (little-endian on every target of the project); their count depends on the description only. */
+size_t lb_train_model_state_bytes(const lb_train_model *model);
+/* Writes exactly lb_train_model_state_bytes bytes; LB_INVALID_ARGUMENT for NULL or another size. */
+lb_status lb_train_model_save_state(const lb_train_model *model, void *out, size_t bytes);
+/* Overwrites the state from save_state's bytes; LB_INVALID_ARGUMENT for NULL or another size
+ * (nothing is changed then). */
+lb_status lb_train_model_load_state(lb_train_model *model, const void *in, size_t bytes);
+
 /* The random stream of tensor `tensor` (0..31) of layer `layer` (below 2^19, as the models) at step
  * `step`: (step << 24) ^ (layer << 5) ^ tensor. */
 uint64_t lb_train_stream(uint64_t step, size_t layer, unsigned tensor);
