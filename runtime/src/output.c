@@ -113,6 +113,23 @@ static inline void lb_store_code(void *out, size_t index, int wide, int64_t code
   }
 }
 
+/* The per-channel factors of columns first_channel onwards, for the row loops below. */
+typedef struct lb_row_factors {
+  const uint32_t *multiplier;
+  const uint8_t *shift;
+  const uint64_t *half;
+  const int64_t *offset;
+  int bipolar;
+} lb_row_factors;
+
+static inline lb_row_factors lb_row_factors_at(const lb_output_stage *stage, size_t first_channel) {
+  return (lb_row_factors){.multiplier = stage->fast_multiplier + first_channel,
+                          .shift = stage->fast_shift + first_channel,
+                          .half = stage->fast_half + first_channel,
+                          .offset = stage->fast_offset + first_channel,
+                          .bipolar = stage->requantize.out.encoding == LB_BIPOLAR};
+}
+
 /* One row of codes. A sum that fits int32 takes lb_requantize_code's arithmetic in 64 bits:
  * |sum| <= 2^31 and multiplier < 2^31, so the product is below 2^62, the rounding addend below
  * 2^62, and no result saturates; a channel whose shift reaches 64 has multiplier 0 and gives 0, as
@@ -121,11 +138,7 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
     const lb_output_stage *stage, const void *sums, int sums64, int wide, size_t columns,
     size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
-  const uint32_t *multiplier = stage->fast_multiplier + first_channel;
-  const uint8_t *shift = stage->fast_shift + first_channel;
-  const uint64_t *half = stage->fast_half + first_channel;
-  const int64_t *offset = stage->fast_offset + first_channel;
-  const int bipolar = rq->out.encoding == LB_BIPOLAR;
+  const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const int64_t low = rq->clamp_min, high = rq->clamp_max;
   for (size_t j = 0; j < columns; j++) {
     const int64_t sum = lb_sum_at(sums, sums64, j);
@@ -136,10 +149,10 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
     /* Branch-free: the signs and clamps of a layer's codes are data, which branches mispredict. */
     const uint64_t negative = (uint64_t)(sum >> 63); /* all ones or 0 */
     const uint64_t magnitude = ((uint64_t)sum ^ negative) - negative;
-    const uint64_t rounded = (magnitude * multiplier[j] + half[j]) >> shift[j];
-    int64_t value = (int64_t)((rounded ^ negative) - negative) + offset[j];
+    const uint64_t rounded = (magnitude * f.multiplier[j] + f.half[j]) >> f.shift[j];
+    int64_t value = (int64_t)((rounded ^ negative) - negative) + f.offset[j];
     const int64_t sign = (value >> 63) | 1; /* -1 or +1 */
-    value = bipolar ? sign : value;
+    value = f.bipolar ? sign : value;
     /* Clamps by masks, made opaque: clang otherwise turns them back into branches, which
      * mispredict on a ReLU's clamp about every other code. */
     int64_t below = -(int64_t)(value < low), above = -(int64_t)(value > high);
@@ -158,11 +171,7 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
     const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
     size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
-  const uint32_t *multiplier = stage->fast_multiplier + first_channel;
-  const uint8_t *shift = stage->fast_shift + first_channel;
-  const uint64_t *half = stage->fast_half + first_channel;
-  const int64_t *offset = stage->fast_offset + first_channel;
-  const int bipolar = rq->out.encoding == LB_BIPOLAR;
+  const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const __m256i low = _mm256_set1_epi64x(rq->clamp_min), high = _mm256_set1_epi64x(rq->clamp_max);
   const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
   /* The low byte (or two) of each 64-bit lane to the first bytes of each 128-bit half. */
@@ -178,17 +187,17 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
     const __m256i negative = _mm256_cmpgt_epi64(zero, sum);
     const __m256i magnitude = _mm256_sub_epi64(_mm256_xor_si256(sum, negative), negative);
     const __m256i factor =
-        _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(multiplier + j)));
+        _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(f.multiplier + j)));
     uint32_t shift4;
-    memcpy(&shift4, shift + j, sizeof shift4);
+    memcpy(&shift4, f.shift + j, sizeof shift4);
     const __m256i count = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128((int)shift4));
     const __m256i rounded = _mm256_srlv_epi64(
         _mm256_add_epi64(_mm256_mul_epu32(magnitude, factor),
-                         _mm256_loadu_si256((const __m256i *)(half + j))),
+                         _mm256_loadu_si256((const __m256i *)(f.half + j))),
         count);
     __m256i value = _mm256_add_epi64(_mm256_sub_epi64(_mm256_xor_si256(rounded, negative), negative),
-                                     _mm256_loadu_si256((const __m256i *)(offset + j)));
-    if (bipolar) {
+                                     _mm256_loadu_si256((const __m256i *)(f.offset + j)));
+    if (f.bipolar) {
       value = _mm256_or_si256(_mm256_cmpgt_epi64(zero, value), one);
     }
     value = _mm256_blendv_epi8(value, low, _mm256_cmpgt_epi64(low, value));
@@ -213,11 +222,7 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
     const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
     size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
-  const uint32_t *multiplier = stage->fast_multiplier + first_channel;
-  const uint8_t *shift = stage->fast_shift + first_channel;
-  const uint64_t *half = stage->fast_half + first_channel;
-  const int64_t *offset = stage->fast_offset + first_channel;
-  const int bipolar = rq->out.encoding == LB_BIPOLAR;
+  const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const __m512i low = _mm512_set1_epi64(rq->clamp_min), high = _mm512_set1_epi64(rq->clamp_max);
   const __m512i one = _mm512_set1_epi64(1);
   const size_t code_bytes = wide ? 2 : 1;
@@ -226,13 +231,13 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
     const __m512i sum = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(sums + j)));
     const __m512i negative = _mm512_srai_epi64(sum, 63);
     const __m512i magnitude = _mm512_abs_epi64(sum);
-    const __m512i factor = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(multiplier + j)));
-    const __m512i count = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(shift + j)));
+    const __m512i factor = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(f.multiplier + j)));
+    const __m512i count = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(f.shift + j)));
     const __m512i rounded = _mm512_srlv_epi64(
-        _mm512_add_epi64(_mm512_mul_epu32(magnitude, factor), _mm512_loadu_si512(half + j)), count);
+        _mm512_add_epi64(_mm512_mul_epu32(magnitude, factor), _mm512_loadu_si512(f.half + j)), count);
     __m512i value = _mm512_add_epi64(_mm512_sub_epi64(_mm512_xor_si512(rounded, negative), negative),
-                                     _mm512_loadu_si512(offset + j));
-    if (bipolar) {
+                                     _mm512_loadu_si512(f.offset + j));
+    if (f.bipolar) {
       value = _mm512_or_si512(_mm512_srai_epi64(value, 63), one);
     }
     value = _mm512_min_epi64(_mm512_max_epi64(value, low), high);
