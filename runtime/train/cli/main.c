@@ -182,7 +182,7 @@ typedef struct run {
   unsigned static_fw, static_bw;
   float *images;
   uint8_t *labels;
-  uint32_t *order;
+  uint32_t *order; /* [batch] test indices for evaluate, then the epoch's training order */
 } run;
 
 static void static_bits(run *r) {
@@ -331,6 +331,7 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
         !lbt_checkpoint_save(o->checkpoint, r->config_text, r->model, sums, err, sizeof err)) {
       return fail(err);
     }
+    since = now_seconds(); /* the next progress line's images per second leave this out */
   }
   if (!evaluated && !evaluate(r, &accuracy, err)) {
     return fail(err);
