@@ -199,10 +199,10 @@ int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err,
   if (t >= 0) {
     return parse_format(value, &c->format[t], err, n);
   }
-#define NUMBER(ok, what)                                                                          \
-  if (!(ok)) {                                                                                    \
-    snprintf(err, n, "%s: '%s' is not %s", key, value, what);                                     \
-    return 0;                                                                                     \
+#define NUMBER(ok, what)                                                                           \
+  if (!(ok)) {                                                                                     \
+    snprintf(err, n, "%s: '%s' is not %s", key, value, what);                                      \
+    return 0;                                                                                      \
   }
   if (strcmp(key, "epochs") == 0) {
     NUMBER(parse_u64(value, 1, 100000, &u), "a whole number in 1..100000");
@@ -315,8 +315,8 @@ static int parse_layer(lbt_config *c, char **word, size_t words, unsigned line, 
   uint64_t u = 0;
   if (needs_out) {
     if (words < 2 || !parse_u64(word[1], 1, 1u << 20, &u)) {
-      snprintf(err, n, "%s needs its output %s count, a whole number in 1..1048576, not '%s'",
-               kind, k == LB_LAYER_CONV2D ? "channel" : "feature", words < 2 ? "" : word[1]);
+      snprintf(err, n, "%s needs its output %s count, a whole number in 1..1048576, not '%s'", kind,
+               k == LB_LAYER_CONV2D ? "channel" : "feature", words < 2 ? "" : word[1]);
       return 0;
     }
     l->out_c = (size_t)u, at = 2;
@@ -580,7 +580,9 @@ char *lbt_config_text(const lbt_config *c) {
       at += (size_t)snprintf(s + at, cap - at, "layer conv2d %zu kernel=%u stride=%u pad=%u",
                              l->out_c, l->kernel, l->stride, l->pad);
       break;
-    case LB_LAYER_DENSE: at += (size_t)snprintf(s + at, cap - at, "layer dense %zu", l->out_c); break;
+    case LB_LAYER_DENSE:
+      at += (size_t)snprintf(s + at, cap - at, "layer dense %zu", l->out_c);
+      break;
     case LB_LAYER_RELU: at += (size_t)snprintf(s + at, cap - at, "layer relu"); break;
     case LB_LAYER_MAXPOOL: at += (size_t)snprintf(s + at, cap - at, "layer maxpool 2"); break;
     default: at += (size_t)snprintf(s + at, cap - at, "layer flatten"); break;

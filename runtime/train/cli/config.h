@@ -31,7 +31,7 @@ typedef struct lbt_config {
   lb_number_format format[LB_TENSOR_KINDS];
   lb_schedule_kind schedule;
   unsigned fw_min, fw_max, cycles;
-  uint64_t schedule_steps; /* 0: epochs * steps per epoch */
+  uint64_t schedule_steps;        /* 0: epochs * steps per epoch */
   size_t train_limit, test_limit; /* 0: all */
   size_t layer_count;
   int layers_from_text; /* a `layer` line replaced the built-in network */

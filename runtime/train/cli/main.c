@@ -38,7 +38,8 @@ static const char kUsage[] =
     "  --checkpoint FILE      write a checkpoint at each epoch end (atomic, checksummed)\n"
     "  --checkpoint-every N   ... and every N steps\n"
     "  --resume FILE          continue the run of a checkpoint bit for bit (its config; only\n"
-    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log apply)\n"
+    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log "
+    "apply)\n"
     "  --log FILE             one JSON line per epoch (appended to with --resume)\n"
     "  --help                 this text\n";
 
@@ -182,7 +183,7 @@ typedef struct run {
   unsigned static_fw, static_bw;
   float *images;
   uint8_t *labels;
-  uint32_t *order;
+  uint32_t *order; /* [batch] test indices for evaluate, then the epoch's training order */
 } run;
 
 static void static_bits(run *r) {
@@ -202,11 +203,10 @@ static void static_bits(run *r) {
 }
 
 static unsigned fw_bits_at(const run *r, uint64_t step) {
-  unsigned b = lb_schedule_fw_bits(&(lb_precision_schedule){r->config.schedule, r->config.fw_min,
-                                                            r->config.fw_max,
-                                                            r->config.schedule_steps,
-                                                            r->config.cycles},
-                                   step);
+  unsigned b = lb_schedule_fw_bits(
+      &(lb_precision_schedule){r->config.schedule, r->config.fw_min, r->config.fw_max,
+                               r->config.schedule_steps, r->config.cycles},
+      step);
   return b ? b : r->static_fw;
 }
 
@@ -308,9 +308,9 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
     double train_acc = (double)sums->correct / (double)sums->images;
     printf("epoch %llu step %llu train_loss %.4f train_acc %.4f test_acc %.4f fw %u..%u bw %u "
            "bitops_vs_float %.4f bitops_vs_8_8 %.4f seconds %.1f\n",
-           (unsigned long long)epoch + 1, (unsigned long long)step, train_loss, train_acc,
-           accuracy, lo, hi, r->static_bw, lb_bitops_relative(bits, 32, 32),
-           lb_bitops_relative(bits, 8, 8), seconds);
+           (unsigned long long)epoch + 1, (unsigned long long)step, train_loss, train_acc, accuracy,
+           lo, hi, r->static_bw, lb_bitops_relative(bits, 32, 32), lb_bitops_relative(bits, 8, 8),
+           seconds);
     fflush(stdout);
     if (log) {
       fprintf(log,
@@ -331,6 +331,7 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
         !lbt_checkpoint_save(o->checkpoint, r->config_text, r->model, sums, err, sizeof err)) {
       return fail(err);
     }
+    since = now_seconds(); /* the next progress line's images per second leave this out */
   }
   if (!evaluated && !evaluate(r, &accuracy, err)) {
     return fail(err);
@@ -339,9 +340,9 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   size_t arena = lb_train_model_memory(r->model);
   printf("summary: test_acc %.4f bitops_vs_float %.4f bitops_vs_8_8 %.4f images_per_second %.0f "
          "arena_bytes %zu (%.1f MiB) steps %llu epochs %u threads %u\n",
-         accuracy, lb_bitops_relative(bits, 32, 32),
-         lb_bitops_relative(bits, 8, 8), train_seconds > 0 ? (double)trained / train_seconds : 0.0,
-         arena, (double)arena / 1048576.0, (unsigned long long)step, c->epochs, o->threads);
+         accuracy, lb_bitops_relative(bits, 32, 32), lb_bitops_relative(bits, 8, 8),
+         train_seconds > 0 ? (double)trained / train_seconds : 0.0, arena,
+         (double)arena / 1048576.0, (unsigned long long)step, c->epochs, o->threads);
   return 0;
 }
 
@@ -387,8 +388,7 @@ int main(int argc, char **argv) {
   FILE *log = NULL;
   lbt_epoch_sums sums;
   memset(&sums, 0, sizeof sums);
-  if (lbt_data_load(o.data, "train", r.config.train_limit, &r.train, err, sizeof err) !=
-          LB_IO_OK ||
+  if (lbt_data_load(o.data, "train", r.config.train_limit, &r.train, err, sizeof err) != LB_IO_OK ||
       lbt_data_load(o.data, "t10k", r.config.test_limit, &r.test, err, sizeof err) != LB_IO_OK) {
     fail(err);
     goto done;
@@ -445,8 +445,8 @@ int main(int argc, char **argv) {
     uint64_t last = (uint64_t)r.config.epochs * r.steps_per_epoch;
     if (lb_train_model_step(r.model) > last) {
       fprintf(stderr, "lowbit-train: %s is at step %llu, past the %llu steps of %u epochs\n",
-              o.resume, (unsigned long long)lb_train_model_step(r.model),
-              (unsigned long long)last, r.config.epochs);
+              o.resume, (unsigned long long)lb_train_model_step(r.model), (unsigned long long)last,
+              r.config.epochs);
       status = 2;
       goto done;
     }
