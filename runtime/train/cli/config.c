@@ -171,16 +171,6 @@ void lbt_format_text(const lb_number_format *f, char *out, size_t n) {
   }
 }
 
-unsigned lbt_format_bits(const lb_number_format *f) {
-  switch (f->kind) {
-  case LB_NUMBER_FIXED: return f->fixed.wl;
-  case LB_NUMBER_MINIFLOAT: return 1 + f->minifloat.exponent_bits + f->minifloat.mantissa_bits;
-  case LB_NUMBER_BFP: return f->bfp.mantissa_bits + 1;
-  case LB_NUMBER_LNS: return f->lns.bits;
-  default: return 32;
-  }
-}
-
 static int tensor_key(const char *key) {
   for (int t = 0; t < LB_TENSOR_KINDS; t++) {
     if (strcmp(key, kTensorKeys[t]) == 0) {

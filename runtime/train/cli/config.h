@@ -63,7 +63,5 @@ size_t lbt_config_layers(const lbt_config *config, lb_train_layer_desc *out, siz
 /* "float", "fixed:8:6:sr", ... as the config syntax writes a format. */
 void lbt_format_text(const lb_number_format *format, char *out, size_t n);
 
-/* The bits a format spends per value (32 for float), as the BitOPs counter takes them. */
-unsigned lbt_format_bits(const lb_number_format *format);
 
 #endif

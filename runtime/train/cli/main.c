@@ -193,9 +193,9 @@ static void static_bits(run *r) {
     if (d->kind != LB_LAYER_CONV2D && d->kind != LB_LAYER_DENSE) {
       continue;
     }
-    unsigned w = lbt_format_bits(&d->format[LB_TENSOR_WEIGHTS]);
-    unsigned a = lbt_format_bits(&d->format[LB_TENSOR_ACTIVATIONS]);
-    unsigned e = lbt_format_bits(&d->format[LB_TENSOR_ERRORS]);
+    unsigned w = lb_number_format_bits(&d->format[LB_TENSOR_WEIGHTS]);
+    unsigned a = lb_number_format_bits(&d->format[LB_TENSOR_ACTIVATIONS]);
+    unsigned e = lb_number_format_bits(&d->format[LB_TENSOR_ERRORS]);
     r->static_fw = w > r->static_fw ? w : r->static_fw;
     r->static_fw = a > r->static_fw ? a : r->static_fw;
     r->static_bw = e > r->static_bw ? e : r->static_bw;

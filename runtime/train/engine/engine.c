@@ -90,7 +90,7 @@ static double sum_at(const void *sums, lb_out_type type, size_t i) {
                               : (double)((const int64_t *)sums)[i];
 }
 
-static unsigned format_bits(const lb_number_format *f) {
+unsigned lb_number_format_bits(const lb_number_format *f) {
   switch (f->kind) {
   case LB_NUMBER_FIXED: return f->fixed.wl;
   case LB_NUMBER_MINIFLOAT: return 1 + f->minifloat.exponent_bits + f->minifloat.mantissa_bits;
@@ -997,8 +997,8 @@ static void count_bitops(lb_train_model *m) {
       continue;
     }
     const lb_number_format *f = l->d->format;
-    unsigned fw = format_bits(&f[LB_TENSOR_WEIGHTS]);
-    unsigned fa = format_bits(&f[LB_TENSOR_ACTIVATIONS]);
+    unsigned fw = lb_number_format_bits(&f[LB_TENSOR_WEIGHTS]);
+    unsigned fa = lb_number_format_bits(&f[LB_TENSOR_ACTIVATIONS]);
     if (fa > fw) {
       fw = fa;
     }
@@ -1006,7 +1006,7 @@ static void count_bitops(lb_train_model *m) {
       fw = forward_bits(m, l);
     }
     double macs = (double)m->desc.batch * (double)(l->out_h * l->out_w * l->out_c) * (double)l->k;
-    lb_bitops_add(&m->bitops, macs, fw, format_bits(&f[LB_TENSOR_ERRORS]));
+    lb_bitops_add(&m->bitops, macs, fw, lb_number_format_bits(&f[LB_TENSOR_ERRORS]));
   }
 }
 

@@ -66,6 +66,9 @@ typedef struct lb_number_format {
   lb_lns_format lns;
 } lb_number_format;
 
+/* The bits a format spends per value (32 for float), as the BitOPs counter takes them. */
+unsigned lb_number_format_bits(const lb_number_format *format);
+
 typedef enum lb_train_tensor_kind {
   LB_TENSOR_WEIGHTS = 0,
   LB_TENSOR_ACTIVATIONS = 1, /* the layer's input, as its product reads it */
