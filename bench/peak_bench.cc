@@ -1,8 +1,8 @@
 // Register-resident peaks of the kernels' inner instruction mixes on the CPU at hand: each row
 // runs one kernel family's multiply-accumulate instructions in a loop with no loads and no
 // stores, on independent accumulators (12 on zmm, 6 on ymm, where 16 registers hold no more;
-// enough to hide each instruction's latency), so that only the ALU ports limit it. A kernel's layer rate over the peak of its mix is its share of the
-// machine (scripts/resnet-report.py --peak).
+// enough to hide each instruction's latency), so that only the ALU ports limit it. A kernel's layer
+// rate over the peak of its mix is its share of the machine (scripts/resnet-report.py --peak).
 //
 // Rows "peak/<mix>@<isa>"; counter GOPS: 2 x MACs per second, where a bit-serial MAC is one 1-bit
 // product (a b-bit by c-bit kernel needs b x c of them per MAC of its codes). Mixes:

@@ -29,7 +29,8 @@ static const char *lb_x86_uarch_name(enum cpuinfo_uarch uarch) {
 static const char *lb_x86_model_name(uint32_t cpuid) {
   const unsigned base_family = (cpuid >> 8) & 0xf;
   const unsigned family = base_family == 0xf ? base_family + ((cpuid >> 20) & 0xff) : base_family;
-  const unsigned model = (cpuid >> 4 & 0xf) | ((base_family == 6 || base_family == 0xf) ? (cpuid >> 12 & 0xf0) : 0);
+  const unsigned model =
+      (cpuid >> 4 & 0xf) | ((base_family == 6 || base_family == 0xf) ? (cpuid >> 12 & 0xf0) : 0);
   static const struct {
     unsigned family, model;
     const char *name;
@@ -54,8 +55,9 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
     result->isas[result->isa_count++] = "avx2";
   }
   /* cpuinfo reports these only where the OS also saves the ZMM and mask state. */
-  if (cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512dq() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl() &&
-      cpuinfo_has_x86_avx512vpopcntdq() && cpuinfo_has_x86_avx512vnni()) {
+  if (cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512dq() && cpuinfo_has_x86_avx512bw() &&
+      cpuinfo_has_x86_avx512vl() && cpuinfo_has_x86_avx512vpopcntdq() &&
+      cpuinfo_has_x86_avx512vnni()) {
     result->isas[result->isa_count++] = "avx512";
   }
   const struct cpuinfo_core *core = cpuinfo_get_core(0);
@@ -85,9 +87,8 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
     result->isas[result->isa_count++] = "avx2";
   }
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq") &&
-      __builtin_cpu_supports("avx512vnni")) {
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vnni")) {
     result->isas[result->isa_count++] = "avx512";
   }
 }

@@ -64,8 +64,8 @@ lb_status lb_output_stage_init(lb_output_stage *stage, lb_output_kind kind,
       fast_multiplier[oc] = n < 64 ? (uint32_t)multiplier[oc] : 0;
       fast_shift[oc] = (uint8_t)(n < 64 ? n : 63);
       half[oc] = n == 0 || n >= 64 ? 0 : (uint64_t)1 << (n - 1);
-      offset[oc] = (int64_t)(requantize->bias != NULL ? requantize->bias[oc] : 0) +
-                   requantize->zero_point;
+      offset[oc] =
+          (int64_t)(requantize->bias != NULL ? requantize->bias[oc] : 0) + requantize->zero_point;
     }
     stage->fast_multiplier = fast_multiplier;
     stage->fast_shift = fast_shift;
@@ -134,9 +134,9 @@ static inline lb_row_factors lb_row_factors_at(const lb_output_stage *stage, siz
  * |sum| <= 2^31 and multiplier < 2^31, so the product is below 2^62, the rounding addend below
  * 2^62, and no result saturates; a channel whose shift reaches 64 has multiplier 0 and gives 0, as
  * the exact path does. Larger sums (int64 C) take the exact 128-bit path. */
-static inline __attribute__((always_inline)) void lb_requantize_row(
-    const lb_output_stage *stage, const void *sums, int sums64, int wide, size_t columns,
-    size_t first_channel, void *codes) {
+static inline __attribute__((always_inline)) void
+lb_requantize_row(const lb_output_stage *stage, const void *sums, int sums64, int wide,
+                  size_t columns, size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const int64_t low = rq->clamp_min, high = rq->clamp_max;
@@ -167,9 +167,9 @@ static inline __attribute__((always_inline)) void lb_requantize_row(
 /* lb_requantize_row's 64-bit path for int32 sums, 4 codes per step in AVX2, for the CPUs that have
  * it (the library itself is built for baseline x86-64). The same arithmetic lane by lane: the
  * unsigned 32 x 32 multiply (vpmuludq) holds |sum| <= 2^31 times a multiplier below 2^31. */
-__attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
-    const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
-    size_t first_channel, void *codes) {
+__attribute__((target("avx2"))) static void
+lb_requantize_row32_avx2(const lb_output_stage *stage, const int32_t *sums, int wide,
+                         size_t columns, size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const __m256i low = _mm256_set1_epi64x(rq->clamp_min), high = _mm256_set1_epi64x(rq->clamp_max);
@@ -191,12 +191,13 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
     uint32_t shift4;
     memcpy(&shift4, f.shift + j, sizeof shift4);
     const __m256i count = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128((int)shift4));
-    const __m256i rounded = _mm256_srlv_epi64(
-        _mm256_add_epi64(_mm256_mul_epu32(magnitude, factor),
-                         _mm256_loadu_si256((const __m256i *)(f.half + j))),
-        count);
-    __m256i value = _mm256_add_epi64(_mm256_sub_epi64(_mm256_xor_si256(rounded, negative), negative),
-                                     _mm256_loadu_si256((const __m256i *)(f.offset + j)));
+    const __m256i rounded =
+        _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epu32(magnitude, factor),
+                                           _mm256_loadu_si256((const __m256i *)(f.half + j))),
+                          count);
+    __m256i value =
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_xor_si256(rounded, negative), negative),
+                         _mm256_loadu_si256((const __m256i *)(f.offset + j)));
     if (f.bipolar) {
       value = _mm256_or_si256(_mm256_cmpgt_epi64(zero, value), one);
     }
@@ -206,7 +207,8 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
     /* Two lanes' codes per 128-bit half: 2 or 4 bytes each. */
     const uint64_t half_mask = wide ? 0xffffffffu : 0xffffu;
     const uint64_t lower = (uint64_t)(uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(moved));
-    const uint64_t upper = (uint64_t)(uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(moved, 1));
+    const uint64_t upper =
+        (uint64_t)(uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(moved, 1));
     const uint64_t packed = (lower & half_mask) | (upper & half_mask) << (wide ? 32 : 16);
     memcpy((unsigned char *)codes + j * code_bytes, &packed, 4 * code_bytes);
   }
@@ -218,9 +220,9 @@ __attribute__((target("avx2"))) static void lb_requantize_row32_avx2(
 
 /* The same with AVX-512 F, 8 codes per step: 64-bit arithmetic shifts, min and max, and vpmovqb
  * (vpmovqw) narrow the lanes to codes. */
-__attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
-    const lb_output_stage *stage, const int32_t *sums, int wide, size_t columns,
-    size_t first_channel, void *codes) {
+__attribute__((target("avx512f"))) static void
+lb_requantize_row32_avx512(const lb_output_stage *stage, const int32_t *sums, int wide,
+                           size_t columns, size_t first_channel, void *codes) {
   const lb_requantize *rq = &stage->requantize;
   const lb_row_factors f = lb_row_factors_at(stage, first_channel);
   const __m512i low = _mm512_set1_epi64(rq->clamp_min), high = _mm512_set1_epi64(rq->clamp_max);
@@ -231,12 +233,15 @@ __attribute__((target("avx512f"))) static void lb_requantize_row32_avx512(
     const __m512i sum = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(sums + j)));
     const __m512i negative = _mm512_srai_epi64(sum, 63);
     const __m512i magnitude = _mm512_abs_epi64(sum);
-    const __m512i factor = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(f.multiplier + j)));
+    const __m512i factor =
+        _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(f.multiplier + j)));
     const __m512i count = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(f.shift + j)));
     const __m512i rounded = _mm512_srlv_epi64(
-        _mm512_add_epi64(_mm512_mul_epu32(magnitude, factor), _mm512_loadu_si512(f.half + j)), count);
-    __m512i value = _mm512_add_epi64(_mm512_sub_epi64(_mm512_xor_si512(rounded, negative), negative),
-                                     _mm512_loadu_si512(f.offset + j));
+        _mm512_add_epi64(_mm512_mul_epu32(magnitude, factor), _mm512_loadu_si512(f.half + j)),
+        count);
+    __m512i value =
+        _mm512_add_epi64(_mm512_sub_epi64(_mm512_xor_si512(rounded, negative), negative),
+                         _mm512_loadu_si512(f.offset + j));
     if (f.bipolar) {
       value = _mm512_or_si512(_mm512_srai_epi64(value, 63), one);
     }
@@ -267,7 +272,8 @@ void lb_output_stage_write(const lb_output_stage *stage, const void *sums, int s
       unsigned char *codes = (unsigned char *)out + r * out_stride * code_bytes;
 #if defined(__x86_64__)
       if (!sums64 && stage->simd == 512) {
-        lb_requantize_row32_avx512(stage, (const int32_t *)row, wide, columns, first_channel, codes);
+        lb_requantize_row32_avx512(stage, (const int32_t *)row, wide, columns, first_channel,
+                                   codes);
         continue;
       }
       if (!sums64 && stage->simd == 256) {
