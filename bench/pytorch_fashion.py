@@ -16,7 +16,10 @@ numpy (no download). Evaluation is the argmax of the logits over the whole test 
 Threads: torch's own pool (torch.set_num_threads, OpenMP, also oneDNN's convolutions) and
 OpenBLAS's (Debian's torch calls libblas.so.3, OpenBLAS's pthread build, which sizes its pool
 from OPENBLAS_NUM_THREADS when it loads) are set apart, so every run is a child process started
-with OMP_NUM_THREADS=T and OPENBLAS_NUM_THREADS=B in its environment.
+with OMP_NUM_THREADS=T and OPENBLAS_NUM_THREADS=B in its environment. OpenBLAS 0.3.21 (Debian 12)
+does not know every newer x86 model and then runs its Prescott (SSE3) kernels, a weak float peer:
+unless OPENBLAS_CORETYPE is set, the children get SkylakeX on a CPU with AVX-512 F, DQ, BW and VL
+and Haswell on one with AVX2 and FMA (the records name it, "openblas_coretype").
   --mode measure  one short run (1 epoch of --measure-images training images, 1000 test images)
                   per setting of --threads-grid ("1,2x1,2": torch threads {1,2} x OpenBLAS threads
                   {1,2}); prints the images per second of each and the fastest
@@ -26,7 +29,7 @@ with OMP_NUM_THREADS=T and OPENBLAS_NUM_THREADS=B in its environment.
 "kind":"epoch" for the training run's epochs, "kind":"measure" for the measuring runs, each with
 epoch, step, train_loss, train_acc, test_acc, seconds (the epoch's wall time, training and
 evaluation), images_per_second (training steps only), threads (torch's), torch_threads,
-blas_threads, peak_rss_bytes and "config":"pytorch-float". The file is written beside FILE and
+blas_threads, openblas_coretype, peak_rss_bytes and "config":"pytorch-float". The file is written beside FILE and
 renamed at the end, so a failed run leaves the old one.
 If torch is missing the script installs Debian's python3-torch (apt-get update, apt-get install -y
 python3-torch, through sudo when not root). Run it with /usr/bin/python3 (Debian's packages).
@@ -184,6 +187,7 @@ def worker(args):
             "images_per_second": round(steps * batch / busy, 1) if busy > 0 else 0.0,
             "threads": torch.get_num_threads(), "torch_threads": torch.get_num_threads(),
             "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0")),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "auto"),
             "peak_rss_bytes": peak_rss_bytes(), "config": "pytorch-float",
             "kind": args.kind,
         }
@@ -193,10 +197,27 @@ def worker(args):
               f"(torch {args.threads}, openblas {record['blas_threads']})", file=sys.stderr)
 
 
+def openblas_coretype():
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return os.environ["OPENBLAS_CORETYPE"]
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if all(f in flags for f in ("avx512f", "avx512dq", "avx512bw", "avx512vl")):
+        return "SkylakeX"
+    return "Haswell" if "avx2" in flags and "fma" in flags else ""
+
+
 def run_child(args, kind, torch_threads, blas_threads, epochs, train_limit, test_limit):
     """Runs worker() in a child with the thread environment; returns its records."""
     env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads),
                OPENBLAS_NUM_THREADS=str(blas_threads))
+    coretype = openblas_coretype()
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--kind", kind,
            "--threads", str(torch_threads), "--epochs", str(epochs),
            "--train-limit", str(train_limit), "--test-limit", str(test_limit),
