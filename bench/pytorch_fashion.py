@@ -29,8 +29,8 @@ and Haswell on one with AVX2 and FMA (the records name it, "openblas_coretype").
 "kind":"epoch" for the training run's epochs, "kind":"measure" for the measuring runs, each with
 epoch, step, train_loss, train_acc, test_acc, seconds (the epoch's wall time, training and
 evaluation), images_per_second (training steps only), threads (torch's), torch_threads,
-blas_threads, openblas_coretype, peak_rss_bytes and "config":"pytorch-float". The file is written beside FILE and
-renamed at the end, so a failed run leaves the old one.
+blas_threads, openblas_coretype, peak_rss_bytes and "config":"pytorch-float". The file is written
+beside FILE and renamed at the end, so a failed run leaves the old one.
 If torch is missing the script installs Debian's python3-torch (apt-get update, apt-get install -y
 python3-torch, through sudo when not root). Run it with /usr/bin/python3 (Debian's packages).
 Bad options or data: one line on stderr, exit status 2.

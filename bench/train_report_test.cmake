@@ -22,16 +22,20 @@ if(NOT magic STREQUAL "89504e47")
 endif()
 set(acc "[0-9]+\\.[0-9][0-9]%")
 set(diff "[+-][0-9]+\\.[0-9][0-9]")
-set(tail "[0-9]+\\.[0-9] \\| [0-9]+ \\|")
+set(tail "[0-9]+\\.[0-9] \\| [0-9]+ \\|") # epoch seconds, images per second
 set(mem "arena [0-9.]+ MiB, peak RSS [0-9.]+ MiB \\|$")
+set(float "^\\| float \\| 2 \\| ${acc} \\| \\+0\\.00 \\| 1\\.0000 \\| 16\\.0000 \\| ${tail}")
+string(APPEND float " 1 \\| ${mem}")
+set(fixed "^\\| fixed8-sr \\| 2 \\| ${acc} \\| ${diff} \\| 0\\.0625 \\| 1\\.0000 \\| ${tail}")
+string(APPEND fixed " 1 \\| ${mem}")
+set(cpt "^\\| cpt-3-8 \\| 2 \\| ${acc} \\| ${diff} \\| 0\\.0[0-9]+ \\| 0\\.[0-9]+ \\| ${tail}")
+string(APPEND cpt " 1 \\| ${mem}")
+set(torch "^\\| pytorch-float \\| 2 \\| ${acc} \\| ${diff} \\| 1\\.0000 \\| 16\\.0000 \\|")
+string(APPEND torch " ${tail} torch 1, OpenBLAS 1 \\| peak RSS [0-9.]+ MiB \\|$")
+set(panel "^The chart's forward-bits panel: cpt-3-8 \\(16 step records, forward bits 3\\.\\.8\\)")
 file(STRINGS "${WORK}/training.md" table)
 foreach(expect "^\\| config \\| epochs \\| test acc \\| vs float \\(pp\\) \\| BitOPs vs float \\|"
-               "^\\| float \\| 2 \\| ${acc} \\| \\+0\\.00 \\| 1\\.0000 \\| 16\\.0000 \\| ${tail} 1 \\| ${mem}"
-               "^\\| fixed8-sr \\| 2 \\| ${acc} \\| ${diff} \\| 0\\.0625 \\| 1\\.0000 \\| ${tail} 1 \\| ${mem}"
-               "^\\| cpt-3-8 \\| 2 \\| ${acc} \\| ${diff} \\| 0\\.0[0-9]+ \\| 0\\.[0-9]+ \\| ${tail} 1 \\| ${mem}"
-               "^\\| pytorch-float \\| 2 \\| ${acc} \\| ${diff} \\| 1\\.0000 \\| 16\\.0000 \\| ${tail} torch 1, OpenBLAS 1 \\| peak RSS [0-9.]+ MiB \\|$"
-               "^\\| 1 \\| 2 \\| [0-9]+ \\|$"
-               "^The chart's forward-bits panel: cpt-3-8 \\(16 step records, forward bits 3\\.\\.8\\)\\.$"
+               "${float}" "${fixed}" "${cpt}" "${torch}" "^\\| 1 \\| 2 \\| [0-9]+ \\|$" "${panel}"
                "^!\\[.*\\]\\(training\\.png\\)$")
   set(found OFF)
   foreach(line IN LISTS table)
