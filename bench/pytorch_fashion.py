@@ -228,7 +228,8 @@ def run_child(args, kind, torch_threads, blas_threads, epochs, train_limit, test
                              if line.startswith("pytorch_fashion: epoch")))
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        raise BadInput(lines[-1] if lines else f"the run failed ({proc.returncode})")
+        last = lines[-1].removeprefix("pytorch_fashion: ") if lines else ""
+        raise BadInput(last or f"the run failed ({proc.returncode})")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
