@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +41,8 @@ static const char kUsage[] =
     "  --resume FILE          continue the run of a checkpoint bit for bit (its config; only\n"
     "                         --epochs, --data, --threads, --progress, --checkpoint*, --log "
     "apply)\n"
-    "  --log FILE             one JSON line per epoch (appended to with --resume)\n"
+    "  --log FILE             JSON lines: one per progress line and per epoch (appended to with\n"
+    "                         --resume)\n"
     "  --help                 this text\n";
 
 typedef struct options {
@@ -245,6 +247,23 @@ static int fail(const char *err) {
   return 1;
 }
 
+/* The --log record of a progress line; 0 (with err) when the write fails. */
+static int log_step(FILE *log, const char *name, uint64_t step, uint64_t epoch, double loss,
+                    double acc, double epoch_acc, double images_per_second, unsigned fw,
+                    unsigned bw, char *err) {
+  fprintf(log,
+          "{\"kind\":\"step\",\"step\":%llu,\"epoch\":%llu,\"loss\":%.6f,\"acc\":%.6f,"
+          "\"train_acc\":%.6f,\"images_per_second\":%.1f,\"fw_bits\":%u,\"bw_bits\":%u,"
+          "\"loss_scale\":1}\n",
+          (unsigned long long)step, (unsigned long long)epoch, loss, acc, epoch_acc,
+          images_per_second, fw, bw);
+  if (fflush(log) != 0) {
+    snprintf(err, ERR_LEN, "%s: write failed", name);
+    return 0;
+  }
+  return 1;
+}
+
 static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   char err[ERR_LEN];
   const lbt_config *c = &r->config;
@@ -255,7 +274,8 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   int evaluated = 0;
   while (step < last) {
     uint64_t epoch = step / r->steps_per_epoch;
-    double epoch_start = now_seconds();
+    double epoch_start = now_seconds(), seconds_before = train_seconds;
+    uint64_t trained_before = trained;
     lbt_epoch_order(c->seed, epoch, r->train.count, r->order + c->batch);
     for (uint64_t pos = step % r->steps_per_epoch; pos < r->steps_per_epoch; pos++) {
       double t0 = now_seconds();
@@ -284,6 +304,13 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
                (double)(window_steps * c->batch) / (t - since), fw_bits_at(r, step - 1),
                r->static_bw);
         fflush(stdout);
+        if (log && !log_step(log, o->log, step, epoch + 1, window_loss / (double)window_steps,
+                             (double)window_correct / (double)(window_steps * c->batch),
+                             (double)sums->correct / (double)sums->images,
+                             (double)(window_steps * c->batch) / (t - since),
+                             fw_bits_at(r, step - 1), r->static_bw, err)) {
+          return fail(err);
+        }
         since = t, window_loss = 0, window_correct = 0, window_steps = 0;
       }
       if (o->checkpoint_every && step % o->checkpoint_every == 0 && step % r->steps_per_epoch &&
@@ -313,14 +340,20 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
            seconds);
     fflush(stdout);
     if (log) {
+      struct rusage usage;
+      long max_rss = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : 0; /* KiB on Linux */
+      double busy = train_seconds - seconds_before; /* the epoch's steps, as the summary's */
       fprintf(log,
               "{\"epoch\":%llu,\"step\":%llu,\"train_loss\":%.6f,\"train_acc\":%.6f,"
               "\"test_acc\":%.6f,\"fw_bits_min\":%u,\"fw_bits_max\":%u,\"fw_bits_mean\":%.4f,"
               "\"bw_bits\":%u,\"bitops_vs_float\":%.6f,\"bitops_vs_8_8\":%.6f,"
-              "\"bad_steps\":%llu,\"seconds\":%.3f}\n",
+              "\"bad_steps\":%llu,\"seconds\":%.3f,\"images_per_second\":%.1f,"
+              "\"threads\":%u,\"arena_bytes\":%zu,\"peak_rss_bytes\":%lld,\"kind\":\"epoch\"}\n",
               (unsigned long long)epoch + 1, (unsigned long long)step, train_loss, train_acc,
               accuracy, lo, hi, mean, r->static_bw, lb_bitops_relative(bits, 32, 32),
-              lb_bitops_relative(bits, 8, 8), (unsigned long long)sums->bad_steps, seconds);
+              lb_bitops_relative(bits, 8, 8), (unsigned long long)sums->bad_steps, seconds,
+              busy > 0 ? (double)(trained - trained_before) / busy : 0.0, o->threads,
+              lb_train_model_memory(r->model), (long long)max_rss * 1024);
       if (fflush(log) != 0) {
         snprintf(err, sizeof err, "%s: write failed", o->log);
         return fail(err);
