@@ -12,12 +12,15 @@
 
 #include "config.h"
 #include "data.h"
+#include "export.h"
 #include "lowbit/train.h"
 #include "lowbit/train_io.h"
 #include "run_checkpoint.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define ERR_LEN LB_IO_ERROR_LEN
+/* the training batches whose activations set the scales of layers without a fixed format */
+#define EXPORT_CALIBRATION_BATCHES 8
 
 static const char kUsage[] =
     "usage: lowbit-train [options]\n"
@@ -38,13 +41,16 @@ static const char kUsage[] =
     "  --checkpoint FILE      write a checkpoint at each epoch end (atomic, checksummed)\n"
     "  --checkpoint-every N   ... and every N steps\n"
     "  --resume FILE          continue the run of a checkpoint bit for bit (its config; only\n"
-    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log "
-    "apply)\n"
+    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log,\n"
+    "                         --export apply)\n"
     "  --log FILE             one JSON line per epoch (appended to with --resume)\n"
+    "  --export FILE          after the run, write the model as weight codes and scales for\n"
+    "                         lowbit-infer (atomic, checksummed; docs/design.md section 26);\n"
+    "                         --resume CKPT --epochs <its epochs> exports a finished run as is\n"
     "  --help                 this text\n";
 
 typedef struct options {
-  const char *config, *data, *checkpoint, *resume, *log;
+  const char *config, *data, *checkpoint, *resume, *log, *export_path;
   unsigned threads, progress;
   uint64_t checkpoint_every;
   /* run-defining flags, as config keys and values, applied over the config file */
@@ -130,6 +136,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->resume = v;
     } else if (strcmp(a, "--log") == 0) {
       o->log = v;
+    } else if (strcmp(a, "--export") == 0) {
+      o->export_path = v;
     } else if (strcmp(a, "--threads") == 0) {
       if (!parse_count(v, 1, 256, &u)) {
         return usage_error("--threads: '%s' is not a whole number in 1..256", v);
@@ -470,6 +478,14 @@ int main(int argc, char **argv) {
            (unsigned long long)lb_train_model_step(r.model));
   }
   status = train(&r, &o, &sums, log);
+  if (status == 0 && o.export_path) {
+    if (!lbt_export(o.export_path, r.model, r.layers, r.layer_count, r.config.batch, LBT_CLASSES,
+                    &r.train, EXPORT_CALIBRATION_BATCHES, err, sizeof err)) {
+      status = fail(err);
+    } else {
+      printf("lowbit-train: exported %s\n", o.export_path);
+    }
+  }
 done:
   if (log && fclose(log) != 0 && status == 0) {
     status = fail("the log file could not be closed");
