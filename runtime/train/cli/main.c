@@ -13,12 +13,16 @@
 
 #include "config.h"
 #include "data.h"
+#include "export.h"
 #include "lowbit/train.h"
 #include "lowbit/train_io.h"
+#include "range_test.h"
 #include "run_checkpoint.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define ERR_LEN LB_IO_ERROR_LEN
+/* the training batches whose activations set the scales of layers without a fixed format */
+#define EXPORT_CALIBRATION_BATCHES 8
 
 static const char kUsage[] =
     "usage: lowbit-train [options]\n"
@@ -39,16 +43,33 @@ static const char kUsage[] =
     "  --checkpoint FILE      write a checkpoint at each epoch end (atomic, checksummed)\n"
     "  --checkpoint-every N   ... and every N steps\n"
     "  --resume FILE          continue the run of a checkpoint bit for bit (its config; only\n"
-    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log "
-    "apply)\n"
+    "                         --epochs, --data, --threads, --progress, --checkpoint*, --log,\n"
+    "                         --export apply)\n"
     "  --log FILE             JSON lines: one per progress line and per epoch (appended to with\n"
     "                         --resume)\n"
+    "  --export FILE          after the run, write the model as weight codes and scales for\n"
+    "                         lowbit-infer (atomic, checksummed; docs/design.md section 27);\n"
+    "                         --resume CKPT --epochs <its epochs> exports a finished run as is\n"
+    "  --range-test           instead of training: CPT's precision range test, which trains\n"
+    "                         --range-steps steps at each forward precision of --range-bits in\n"
+    "                         turn and prints bits -> training accuracy and loss and b_min, the\n"
+    "                         lowest bits whose accuracy reaches chance + --range-threshold\n"
+    "                         (integer layers only; docs/design.md section 27)\n"
+    "  --range-bits LO..HI    the forward bits tried (default 2..the layers' word length)\n"
+    "  --range-steps N        steps per precision (default 20)\n"
+    "  --range-mode M         restart: each precision from the initial weights over the same\n"
+    "                         batches (default); carry: the weights carry over from the lower\n"
+    "                         precision, as one run whose bits rise\n"
+    "  --range-threshold X    above chance, in accuracy (default 0.1)\n"
     "  --help                 this text\n";
 
 typedef struct options {
-  const char *config, *data, *checkpoint, *resume, *log;
+  const char *config, *data, *checkpoint, *resume, *log, *export_path;
   unsigned threads, progress;
   uint64_t checkpoint_every;
+  int range_test;
+  lbt_range_spec range; /* range.lo 0: the default bits */
+  char range_mode;      /* 'r'estart (default) or 'c'arry */
   /* run-defining flags, as config keys and values, applied over the config file */
   const char *keys[7], *values[7]; /* one per flag of parse_args' kMap */
   size_t overrides;
@@ -99,6 +120,10 @@ static int parse_args(int argc, char **argv, options *o) {
     if (strncmp(a, "--", 2) != 0) {
       return usage_error("unexpected argument '%s'", a);
     }
+    if (strcmp(a, "--range-test") == 0) {
+      o->range_test = 1;
+      continue;
+    }
     if (i + 1 >= argc) {
       return usage_error("%s needs a value", a);
     }
@@ -132,6 +157,38 @@ static int parse_args(int argc, char **argv, options *o) {
       o->resume = v;
     } else if (strcmp(a, "--log") == 0) {
       o->log = v;
+    } else if (strcmp(a, "--export") == 0) {
+      o->export_path = v;
+    } else if (strcmp(a, "--range-bits") == 0) {
+      const char *dots = strstr(v, "..");
+      char lo[16];
+      unsigned long long h = 0;
+      if (!dots || dots - v >= (long)sizeof lo) {
+        return usage_error("--range-bits: '%s' is not LO..HI", v);
+      }
+      memcpy(lo, v, (size_t)(dots - v));
+      lo[dots - v] = '\0';
+      if (!parse_count(lo, 2, 16, &u) || !parse_count(dots + 2, u, 16, &h)) {
+        return usage_error("--range-bits: '%s' is not LO..HI with 2 <= LO <= HI <= 16", v);
+      }
+      o->range.lo = (unsigned)u, o->range.hi = (unsigned)h;
+    } else if (strcmp(a, "--range-mode") == 0) {
+      if (strcmp(v, "restart") != 0 && strcmp(v, "carry") != 0) {
+        return usage_error("--range-mode: '%s' is neither restart nor carry", v);
+      }
+      o->range_mode = v[0];
+    } else if (strcmp(a, "--range-steps") == 0) {
+      if (!parse_count(v, 1, 1000000, &u)) {
+        return usage_error("--range-steps: '%s' is not a whole number in 1..1000000", v);
+      }
+      o->range.steps = u;
+    } else if (strcmp(a, "--range-threshold") == 0) {
+      char *end = NULL;
+      double x = strtod(v, &end);
+      if (end == v || *end || !(x > 0.0 && x < 1.0)) {
+        return usage_error("--range-threshold: '%s' is not a number between 0 and 1", v);
+      }
+      o->range.threshold = x;
     } else if (strcmp(a, "--threads") == 0) {
       if (!parse_count(v, 1, 256, &u)) {
         return usage_error("--threads: '%s' is not a whole number in 1..256", v);
@@ -153,6 +210,15 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   if (o->checkpoint_every && !o->checkpoint) {
     return usage_error("--checkpoint-every needs --checkpoint");
+  }
+  if (o->range_test && (o->resume || o->checkpoint || o->export_path || o->log)) {
+    return usage_error("--range-test trains a fresh model of its own: drop --resume, "
+                       "--checkpoint, --export and --log");
+  }
+  if (!o->range_test &&
+      (o->range.lo || o->range.steps || o->range.threshold > 0 || o->range_mode)) {
+    return usage_error(
+        "--range-bits, --range-steps, --range-threshold and --range-mode need --range-test");
   }
   if (o->resume && o->config) {
     return usage_error("--resume takes the run's config from the checkpoint; drop --config");
@@ -379,6 +445,54 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   return 0;
 }
 
+/* The range test's bits checked against the model (the default: 2 up to the integer layers'
+ * narrowest word length), then the test itself. */
+static int range_test(run *r, options *o) {
+  unsigned hi = 0;
+  for (size_t i = 0; i < r->layer_count; i++) {
+    const lb_number_format *f = r->layers[i].format;
+    if ((r->layers[i].kind == LB_LAYER_CONV2D || r->layers[i].kind == LB_LAYER_DENSE) &&
+        f[LB_TENSOR_WEIGHTS].kind == LB_NUMBER_FIXED &&
+        f[LB_TENSOR_ACTIVATIONS].kind == LB_NUMBER_FIXED &&
+        f[LB_TENSOR_ERRORS].kind == LB_NUMBER_FIXED) {
+      unsigned w = f[LB_TENSOR_WEIGHTS].fixed.wl, a = f[LB_TENSOR_ACTIVATIONS].fixed.wl;
+      w = a < w ? a : w;
+      hi = hi == 0 || w < hi ? w : hi;
+    }
+  }
+  if (hi == 0) {
+    return usage_error("--range-test needs integer layers (fixed weights, activations and "
+                       "errors); the config has none");
+  }
+  lbt_range_spec spec = o->range;
+  if (!spec.lo) {
+    spec.lo = 2, spec.hi = hi;
+  }
+  spec.steps = spec.steps ? spec.steps : 20;
+  spec.threshold = spec.threshold > 0 ? spec.threshold : 0.1;
+  spec.restart = o->range_mode != 'c';
+  if (lb_train_model_set_fw_bits(r->model, spec.lo) != LB_OK ||
+      lb_train_model_set_fw_bits(r->model, spec.hi) != LB_OK) {
+    return usage_error("--range-bits %u..%u do not fit the integer layers (at most their word "
+                       "length %u, codes of the same bytes, gradients no finer than the sums)",
+                       spec.lo, spec.hi, hi);
+  }
+  char err[ERR_LEN];
+  unsigned b_min = 0;
+  if (!lbt_range_test(r->model, &spec, &r->train, r->config.batch, LBT_CLASSES, r->config.seed,
+                      &b_min, err, sizeof err)) {
+    return fail(err);
+  }
+  if (b_min) {
+    printf("range-test: b_min %u\n", b_min);
+  } else {
+    printf("range-test: b_min none (no precision in %u..%u reached the threshold; more steps or "
+           "a lower threshold)\n",
+           spec.lo, spec.hi);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   options o;
   int status = parse_args(argc, argv, &o);
@@ -502,7 +616,19 @@ int main(int argc, char **argv) {
     printf("lowbit-train: resuming %s at step %llu\n", o.resume,
            (unsigned long long)lb_train_model_step(r.model));
   }
+  if (o.range_test) {
+    status = range_test(&r, &o);
+    goto done;
+  }
   status = train(&r, &o, &sums, log);
+  if (status == 0 && o.export_path) {
+    if (!lbt_export(o.export_path, r.model, r.layers, r.layer_count, r.config.batch, LBT_CLASSES,
+                    &r.train, EXPORT_CALIBRATION_BATCHES, err, sizeof err)) {
+      status = fail(err);
+    } else {
+      printf("lowbit-train: exported %s\n", o.export_path);
+    }
+  }
 done:
   if (log && fclose(log) != 0 && status == 0) {
     status = fail("the log file could not be closed");

@@ -67,7 +67,8 @@ struct lb_train_model {
   const uint8_t *labels;
   uint64_t step;
   int training;
-  unsigned fw_bits; /* of the current pass; 0: the layers' own */
+  unsigned fw_bits;   /* of the current pass; 0: the layers' own */
+  unsigned fw_forced; /* lb_train_model_set_fw_bits; 0: the schedule's */
   lb_bitops_counter bitops;
 };
 
@@ -1018,7 +1019,7 @@ lb_status lb_train_step(lb_train_model *model, const float *input, const uint8_t
   }
   lb_train_model *m = model;
   m->input = input, m->labels = labels, m->training = 1;
-  m->fw_bits = lb_schedule_fw_bits(&m->desc.schedule, m->step);
+  m->fw_bits = m->fw_forced ? m->fw_forced : lb_schedule_fw_bits(&m->desc.schedule, m->step);
   s = forward(m, loss, correct);
   if (s == LB_OK) {
     s = m->path.run(m, m->path.config);
@@ -1145,7 +1146,39 @@ const lb_bitops_counter *lb_train_model_bitops(const lb_train_model *model) {
 uint64_t lb_train_model_step(const lb_train_model *model) { return model ? model->step : 0; }
 
 unsigned lb_train_model_fw_bits(const lb_train_model *model) {
+  if (model && model->fw_forced) {
+    return model->fw_forced;
+  }
   return model ? lb_schedule_fw_bits(&model->desc.schedule, model->step) : 0;
+}
+
+lb_status lb_train_model_set_fw_bits(lb_train_model *model, unsigned bits) {
+  if (!model || bits == 1) {
+    return LB_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; bits && i < model->count; i++) {
+    const layer *l = &model->layers[i];
+    if (!l->integer) {
+      continue;
+    }
+    /* the operators were made for wl-bit codes: narrower codes of the same bytes fit them */
+    unsigned wl[2] = {l->d->format[LB_TENSOR_WEIGHTS].fixed.wl,
+                      l->d->format[LB_TENSOR_ACTIVATIONS].fixed.wl};
+    for (unsigned t = 0; t < 2; t++) {
+      if (bits > wl[t] || code_bytes(bits) != code_bytes(wl[t])) {
+        return LB_INVALID_ARGUMENT;
+      }
+    }
+    /* as plan_shapes: a fixed gradient format may only drop fraction bits from the sums */
+    const lb_number_format *gf = &l->d->format[LB_TENSOR_GRADIENTS];
+    int sum_fl = l->d->format[LB_TENSOR_ERRORS].fixed.fl +
+                 l->d->format[LB_TENSOR_ACTIVATIONS].fixed.fl - (int)(wl[1] - bits);
+    if (gf->kind == LB_NUMBER_FIXED && (sum_fl < gf->fixed.fl || sum_fl - gf->fixed.fl > 62)) {
+      return LB_INVALID_ARGUMENT;
+    }
+  }
+  model->fw_forced = bits;
+  return LB_OK;
 }
 
 /* ---- state for checkpoints ---- */

@@ -243,6 +243,13 @@ const lb_bitops_counter *lb_train_model_bitops(const lb_train_model *model);
 uint64_t lb_train_model_step(const lb_train_model *model);
 /* The forward bits the schedule gives the current step; 0 for a fixed schedule (the layers own). */
 unsigned lb_train_model_fw_bits(const lb_train_model *model);
+/* Forces the forward bits of every integer layer's weights and activations for the coming steps,
+ * over the schedule (0: the schedule again), as the precision range test of CPT raises them step
+ * by step; the fl shrink with the bits as under the cyclic schedule. Not part of the saved state.
+ * LB_INVALID_ARGUMENT for NULL, bits 1, or bits above an integer layer's weights or activations
+ * wl or of other code bytes (one up to 8 bits, the other above), or that leave the weight-gradient
+ * sums finer than a fixed gradient format (as lb_train_model_create checks the schedule). */
+lb_status lb_train_model_set_fw_bits(lb_train_model *model, unsigned bits);
 
 /* The model's whole training state as bytes, for checkpoints: the step, the BitOPs counter, and
  * per conv2d or dense layer its weights and bias (codes or floats) and the optimizer's state
