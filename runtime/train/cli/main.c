@@ -264,7 +264,9 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
       lbt_gather(&r->train, r->order + c->batch + pos * c->batch, c->batch, r->images, r->labels);
       lb_status s = lb_train_step(r->model, r->images, r->labels, &loss, &correct);
       if (s == LB_BAD_GRADIENT) {
-        sums->bad_steps++; /* an infinite or NaN gradient: that tensor was not updated */
+        /* an infinite or NaN gradient: that tensor was not updated, or with loss scaling an
+         * overflow: the step was skipped */
+        sums->bad_steps++;
       } else if (s != LB_OK) {
         snprintf(err, sizeof err, "step %llu failed: %s", (unsigned long long)step,
                  lb_status_string(s));
@@ -277,12 +279,13 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
       window_loss += loss, window_correct += correct, window_steps++;
       if (o->progress && step % o->progress == 0) {
         double t = now_seconds();
-        printf("step %llu epoch %llu loss %.4f acc %.4f img/s %.0f fw %u bw %u scale 1\n",
+        const lb_loss_scale *ls = lb_train_model_loss_scale(r->model);
+        printf("step %llu epoch %llu loss %.4f acc %.4f img/s %.0f fw %u bw %u scale %g\n",
                (unsigned long long)step, (unsigned long long)epoch + 1,
                window_loss / (double)window_steps,
                (double)window_correct / (double)(window_steps * c->batch),
                (double)(window_steps * c->batch) / (t - since), fw_bits_at(r, step - 1),
-               r->static_bw);
+               r->static_bw, ls ? (double)lb_loss_scale_value(ls) : 1.0);
         fflush(stdout);
         since = t, window_loss = 0, window_correct = 0, window_steps = 0;
       }
@@ -339,10 +342,17 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   const lb_bitops_counter *bits = lb_train_model_bitops(r->model);
   size_t arena = lb_train_model_memory(r->model);
   printf("summary: test_acc %.4f bitops_vs_float %.4f bitops_vs_8_8 %.4f images_per_second %.0f "
-         "arena_bytes %zu (%.1f MiB) steps %llu epochs %u threads %u\n",
+         "arena_bytes %zu (%.1f MiB) steps %llu epochs %u threads %u",
          accuracy, lb_bitops_relative(bits, 32, 32), lb_bitops_relative(bits, 8, 8),
          train_seconds > 0 ? (double)trained / train_seconds : 0.0, arena,
          (double)arena / 1048576.0, (unsigned long long)step, c->epochs, o->threads);
+  const lb_loss_scale *ls = lb_train_model_loss_scale(r->model);
+  if (ls) {
+    /* the whole run's, resumed parts included: the count is in the engine's state */
+    printf(" skipped_steps %llu scale %g", (unsigned long long)ls->skipped,
+           (double)lb_loss_scale_value(ls));
+  }
+  printf("\n");
   return 0;
 }
 
@@ -410,6 +420,7 @@ int main(int argc, char **argv) {
   r.sgd.learning_rate = r.config.lr, r.sgd.momentum = r.config.momentum;
   r.sgd.weight_decay = r.config.weight_decay, r.sgd.master = r.config.master;
   r.sgd.momentum_extra_bits = r.config.momentum_extra_bits;
+  r.sgd.master_format = r.config.master_format;
   r.optimizer = lb_train_sgd(&r.sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
@@ -419,6 +430,7 @@ int main(int argc, char **argv) {
   desc.schedule = (lb_precision_schedule){r.config.schedule, r.config.fw_min, r.config.fw_max,
                                           r.config.schedule_steps, r.config.cycles};
   desc.seed = r.config.seed, desc.threads = o.threads;
+  desc.loss_scale = r.config.loss_scaling ? &r.config.loss_scale : NULL;
   size_t pixels = (size_t)r.train.rows * r.train.cols;
   r.images = malloc(r.config.batch * pixels * sizeof(float));
   r.labels = malloc(r.config.batch);

@@ -76,6 +76,9 @@ static size_t master_bytes(const master_layout *ml, const lb_train_param *p) {
     return 0;
   }
   size_t codes = (p->count * ml->code_bytes + 1) / 2 * 2;
+  if (ml->kind != LB_NUMBER_BFP) {
+    return codes;
+  }
   return codes + ml->rows * lb_bfp_blocks(&ml->bfp, p->count / ml->rows) * sizeof(int16_t);
 }
 
