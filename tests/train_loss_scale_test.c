@@ -1,10 +1,10 @@
 /* Loss scaling and the 16-bit master copy in the training engine (lowbit/train.h, docs/design.md
  * section 26): an injected overflow skips the step and leaves every parameter and the optimizer
  * state untouched; the scale follows the halving, doubling and rising-floor rules written out
- * here; a static power-of-two scale is removed exactly (the weights of a scaled float run are
- * the unscaled run's bit for bit); E5M2 errors past 57344 count as an overflow; a minifloat or BFP
- * master holds values of its format after create and after steps, and save/load of the state
- * continues bit for bit; refused descriptions. */
+ * here and survive save/load of the state; a static power-of-two scale is removed exactly (the
+ * weights of a scaled float run are the unscaled run's bit for bit); E5M2 errors past 57344 count
+ * as an overflow; a minifloat or BFP master holds values of its format after create and after
+ * steps, and save/load of the state continues bit for bit; refused descriptions. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +264,34 @@ static int test_schedule(void) {
   CHECK(seen_halve && seen_double && seen_rise && seen_cap,
         "the pattern did not exercise every rule: halve %d double %d rise %d cap %d", seen_halve,
         seen_double, seen_rise, seen_cap);
+  /* the state mid-way through a run of overflows: a loaded model continues bit for bit */
+  size_t bytes = lb_train_model_state_bytes(m);
+  unsigned char *state = malloc(bytes);
+  lb_train_model *copy = create(&s);
+  CHECK(copy && lb_train_model_save_state(m, state, bytes) == LB_OK &&
+            lb_train_model_load_state(copy, state, bytes) == LB_OK,
+        "save and load");
+  const char *more = "bbcbbbccccbc";
+  static float a[PARAMS], b[PARAMS];
+  for (size_t t = 0; copy && more[t]; t++) {
+    inject = more[t] == 'b';
+    make_batch((unsigned)t + 100);
+    lb_status sa = lb_train_step(m, inputs, labels, NULL, NULL);
+    lb_status sb = lb_train_step(copy, inputs, labels, NULL, NULL);
+    CHECK(sa == sb, "step %zu after loading: %s and %s", t, lb_status_string(sa),
+          lb_status_string(sb));
+  }
+  params(m, a);
+  if (copy) {
+    params(copy, b);
+    const lb_loss_scale *x = lb_train_model_loss_scale(m), *y = lb_train_model_loss_scale(copy);
+    CHECK(x->log2_scale == y->log2_scale && x->min_log2 == y->min_log2 &&
+              x->clean_steps == y->clean_steps && x->skipped == y->skipped,
+          "the loaded loss scale went another way");
+  }
+  CHECK(memcmp(a, b, sizeof a) == 0, "the loaded model's weights went another way");
+  free(state);
+  lb_train_model_destroy(copy);
   lb_train_model_destroy(m);
   return 0;
 }
