@@ -9,6 +9,7 @@
 # config      bad config lines: one line naming file:line, exit status 2
 # flags       bad flags and values: one line, exit status 2, no output file; a bad data folder
 # checkpoint  a truncated or corrupted checkpoint is refused with a clear error
+# fp8, hbfp8  the shipped fp8-e5m2.cfg and hbfp8.cfg learn in 8 steps; fp8 reports its scale
 cmake_minimum_required(VERSION 3.20)
 
 file(REMOVE_RECURSE "${DIR}")
@@ -143,7 +144,15 @@ elseif(PART STREQUAL "config")
       "no value|seed =\n|bad.cfg:1: seed has no value"
       "not a line|hello\n|bad.cfg:1: 'hello' is neither"
       "last layer|layer conv2d 8\nlayer relu\nlayer dense 12\n|bad.cfg:3: the last layer must be dense 10"
-      "conv after dense|layer dense 8\nlayer conv2d 8\nlayer dense 10\n|bad.cfg:2: conv2d after a flatten or dense")
+      "conv after dense|layer dense 8\nlayer conv2d 8\nlayer dense 10\n|bad.cfg:2: conv2d after a flatten or dense"
+      "bad master|seed = 3\nmaster = fixed:16:8\n|bad.cfg:2: master: 'fixed:16:8' is not none, float, minifloat:E:M or bfp:M:BLOCK"
+      "wide master|master = minifloat:8:10\n|bad.cfg:1: master: 'minifloat:8:10' is not"
+      "master on fixed|master = minifloat:5:10\nweights = fixed:8:6\nactivations = fixed:8:4\nerrors = fixed:8:12\nlayer dense 10\n|bad.cfg:5: master = minifloat:5:10:nearest is for float-path layers"
+      "bad loss scale|\nloss_scale = dynamic:1000\n|bad.cfg:2: loss_scale: 'dynamic:1000' is not none, static:S or dynamic:S"
+      "loss scale mode|loss_scale = always:16\n|bad.cfg:1: loss_scale: 'always:16' is not none"
+      "loss scale setting|loss_scale = dynamic:256:every=5\n|bad.cfg:1: loss_scale: 'every=5' in 'dynamic:256:every=5' is not interval=N"
+      "static setting|loss_scale = static:256:interval=5\n|bad.cfg:1: loss_scale: 'interval=5' in 'static:256:interval=5' is not allowed"
+      "loss scale floor|loss_scale = dynamic:256:floor=512\n|bad.cfg:1: loss_scale: 'dynamic:256:floor=512' does not hold floor <= scale")
   foreach(case IN LISTS cases)
     string(REPLACE "|" ";" parts "${case}")
     list(GET parts 0 what)
@@ -165,6 +174,27 @@ elseif(PART STREQUAL "config")
     lbt(--config "${c}" --data "${DIR}/no-such-folder")
     expect_error(1 "no-such-folder/train-images-idx3-ubyte.gz" "shipped config ${c}")
   endforeach()
+elseif(PART STREQUAL "fp8" OR PART STREQUAL "hbfp8")
+  # the shipped low-precision config on 256 images: it learns (chance is 0.1), with FP8 the
+  # progress line shows the loss scale and the summary its skipped steps
+  set(cfg "${CONFIGS}/${PART}.cfg")
+  if(PART STREQUAL "fp8")
+    set(cfg "${CONFIGS}/fp8-e5m2.cfg")
+  endif()
+  lbt(--config "${cfg}" --data "${DATA}" --train-limit 256 --test-limit 64 --batch 32
+      --progress 4 --epochs 1 --threads 2)
+  expect_ok("${PART}: a tiny run")
+  if(NOT out MATCHES "summary: test_acc (0\\.[0-9]+)")
+    message(FATAL_ERROR "${PART}: no summary\n${out}")
+  endif()
+  set(acc "${CMAKE_MATCH_1}")
+  if(acc LESS 0.25)
+    message(FATAL_ERROR "${PART}: test accuracy ${acc} after 8 steps, chance is 0.1\n${out}")
+  endif()
+  if(PART STREQUAL "fp8" AND (NOT out MATCHES "step 4 epoch 1 .* scale 1024\n"
+                              OR NOT out MATCHES "skipped_steps [0-9]+ scale [0-9]+"))
+    message(FATAL_ERROR "fp8: the loss scale is not reported\n${out}")
+  endif()
 elseif(PART STREQUAL "flags")
   set(cases
       "--epochs,x|--epochs: 'x' is not a whole number"

@@ -140,7 +140,7 @@ static int test_gradcheck(void) {
       layer(LB_LAYER_SOFTMAX_XENT, 0, 0, 0, 0)};
   capture cap;
   memset(&cap, 0, sizeof cap);
-  lb_train_optimizer opt = {"capture", capture_state_bytes, NULL, capture_step, &cap};
+  lb_train_optimizer opt = {"capture", capture_state_bytes, NULL, capture_step, &cap, NULL};
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
   desc.batch = 2, desc.in_h = 8, desc.in_w = 8, desc.in_c = 2;
@@ -260,8 +260,8 @@ static int test_fixed(void) {
   capture cap_x, cap_f;
   memset(&cap_x, 0, sizeof cap_x);
   memset(&cap_f, 0, sizeof cap_f);
-  lb_train_optimizer opt_x = {"capture", capture_state_bytes, NULL, capture_step, &cap_x};
-  lb_train_optimizer opt_f = {"capture", capture_state_bytes, NULL, capture_step, &cap_f};
+  lb_train_optimizer opt_x = {"capture", capture_state_bytes, NULL, capture_step, &cap_x, NULL};
+  lb_train_optimizer opt_f = {"capture", capture_state_bytes, NULL, capture_step, &cap_f, NULL};
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
   desc.batch = B, desc.in_h = H, desc.in_w = W, desc.in_c = C, desc.layer_count = 5;
@@ -436,7 +436,7 @@ static double train_mlp(const mlp_run *r, float *params) {
   for (int i = 1; r->custom && i <= 3; i += 2) {
     memcpy(layers[i].format, r->custom, sizeof layers[i].format);
   }
-  lb_train_sgd_config sgd = {0.02f, 0.0f, 0.0f, r->master, 8};
+  lb_train_sgd_config sgd = {0.02f, 0.0f, 0.0f, r->master, 8, {0}};
   lb_train_optimizer opt = lb_train_sgd(&sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
@@ -570,7 +570,7 @@ static void conv_params(unsigned threads, float *params, size_t *count) {
     layers[i].format[LB_TENSOR_ERRORS] = fixed_format(8, 12, LB_ROUND_STOCHASTIC);
     layers[i].format[LB_TENSOR_GRADIENTS] = fixed_format(8, 7, LB_ROUND_STOCHASTIC);
   }
-  lb_train_sgd_config sgd = {0.05f, 0.9f, 0.0001f, LB_SGD_MASTER_NONE, 8};
+  lb_train_sgd_config sgd = {0.05f, 0.9f, 0.0001f, LB_SGD_MASTER_NONE, 8, {0}};
   lb_train_optimizer opt = lb_train_sgd(&sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
@@ -677,7 +677,7 @@ static int test_cpt(void) {
     layers[i].format[LB_TENSOR_ACTIVATIONS] = fixed_format(8, 4, LB_ROUND_STOCHASTIC);
     layers[i].format[LB_TENSOR_ERRORS] = fixed_format(8, 12, LB_ROUND_STOCHASTIC);
   }
-  lb_train_sgd_config sgd = {0.1f, 0.0f, 0.0f, LB_SGD_MASTER_NONE, 8};
+  lb_train_sgd_config sgd = {0.1f, 0.0f, 0.0f, LB_SGD_MASTER_NONE, 8, {0}};
   lb_train_optimizer opt = lb_train_sgd(&sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
@@ -730,7 +730,7 @@ static size_t mlp_memory(size_t batch, int fixed) {
       layers[i].format[LB_TENSOR_ERRORS] = fixed_format(8, 12, LB_ROUND_STOCHASTIC);
     }
   }
-  lb_train_sgd_config sgd = {0.1f, 0.9f, 0.0f, LB_SGD_MASTER_NONE, 8};
+  lb_train_sgd_config sgd = {0.1f, 0.9f, 0.0f, LB_SGD_MASTER_NONE, 8, {0}};
   lb_train_optimizer opt = lb_train_sgd(&sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);

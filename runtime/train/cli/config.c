@@ -180,6 +180,151 @@ static int tensor_key(const char *key) {
   return -1;
 }
 
+/* ---- the master copy and loss scaling ---- */
+
+/* none | float (fixed-point layers: lb_sgd_master) | minifloat:E:M | bfp:M:BLOCK, optionally :sr
+ * or :nearest (the float-path layers' 16-bit master). */
+static int parse_master(lbt_config *c, const char *value, char *err, size_t n) {
+  lb_number_format f;
+  memset(&f, 0, sizeof f);
+  if (strcmp(value, "none") == 0 || strcmp(value, "float") == 0) {
+    c->master = value[0] == 'f' ? LB_SGD_MASTER_F32 : LB_SGD_MASTER_NONE;
+    c->master_format = f;
+    return 1;
+  }
+  char problem[256];
+  if ((strncmp(value, "minifloat:", 10) != 0 && strncmp(value, "bfp:", 4) != 0) ||
+      !parse_format(value, &f, problem, sizeof problem)) {
+    snprintf(err, n,
+             "master: '%s' is not none, float, minifloat:E:M or bfp:M:BLOCK (at most 16 bits, "
+             "then optionally :sr or :nearest)",
+             value);
+    return 0;
+  }
+  c->master = LB_SGD_MASTER_NONE, c->master_format = f;
+  return 1;
+}
+
+/* A power of two, written 1024, 0.5 or 2^10, as its log2 in -126..127. */
+static int parse_pow2(const char *s, int *log2) {
+  long e = 0;
+  if (strncmp(s, "2^", 2) == 0) {
+    if (!parse_int(s + 2, -126, 127, &e)) {
+      return 0;
+    }
+    *log2 = (int)e;
+    return 1;
+  }
+  if (!*s || *s == ' ') {
+    return 0;
+  }
+  errno = 0;
+  char *end = NULL;
+  double v = strtod(s, &end);
+  int x = 0;
+  if (errno || *end || !(v > 0) || !isfinite(v) || frexp(v, &x) != 0.5 || x - 1 < -126 ||
+      x - 1 > 127) {
+    return 0;
+  }
+  *log2 = x - 1;
+  return 1;
+}
+
+/* none | static:S | dynamic:INIT[:interval=N][:max=S][:floor=S][:floor_interval=N]
+ * [:floor_step=N][:floor_cap=S], S a power of two (lb_loss_scale_config). */
+static int parse_loss_scale(lbt_config *c, const char *value, char *err, size_t n) {
+  static const char usage[] =
+      "none, static:S or dynamic:S[:interval=N][:max=S][:floor=S][:floor_interval=N]"
+      "[:floor_step=N][:floor_cap=S] (S a power of two: 1024, 0.5, 2^10)";
+  lb_loss_scale_config ls;
+  memset(&ls, 0, sizeof ls);
+  if (strcmp(value, "none") == 0) {
+    c->loss_scaling = 0, c->loss_scale = ls;
+    return 1;
+  }
+  char buf[256];
+  if (strlen(value) >= sizeof buf) {
+    snprintf(err, n, "loss_scale: '%.40s...' is too long", value);
+    return 0;
+  }
+  strcpy(buf, value);
+  char *p = buf;
+  const char *mode = next_token(&p, ":");
+  const char *init = next_token(&p, ":");
+  int dynamic = strcmp(mode, "dynamic") == 0;
+  if ((!dynamic && strcmp(mode, "static") != 0) || !init || !parse_pow2(init, &ls.log2_scale)) {
+    snprintf(err, n, "loss_scale: '%s' is not %s", value, usage);
+    return 0;
+  }
+  ls.mode = dynamic ? LB_LOSS_SCALE_DYNAMIC : LB_LOSS_SCALE_STATIC;
+  ls.max_log2 = 24 > ls.log2_scale ? 24 : ls.log2_scale;
+  ls.growth_interval = 2000;
+  ls.min_log2 = ls.log2_scale < 0 ? ls.log2_scale : 0;
+  ls.floor_step = 1;
+  int cap_set = 0;
+  for (char *tok; (tok = next_token(&p, ":")) != NULL;) {
+    char *eq = strchr(tok, '=');
+    uint64_t u = 0;
+    int ok = dynamic && eq != NULL;
+    if (ok) {
+      *eq = '\0';
+      const char *v = eq + 1;
+      if (strcmp(tok, "interval") == 0) {
+        ok = parse_u64(v, 1, UINT32_MAX, &u), ls.growth_interval = (unsigned)u;
+      } else if (strcmp(tok, "max") == 0) {
+        ok = parse_pow2(v, &ls.max_log2);
+      } else if (strcmp(tok, "floor") == 0) {
+        ok = parse_pow2(v, &ls.min_log2);
+      } else if (strcmp(tok, "floor_interval") == 0) {
+        ok = parse_u64(v, 0, UINT64_MAX, &ls.floor_interval);
+      } else if (strcmp(tok, "floor_step") == 0) {
+        ok = parse_u64(v, 1, 253, &u), ls.floor_step = (unsigned)u;
+      } else if (strcmp(tok, "floor_cap") == 0) {
+        ok = parse_pow2(v, &ls.floor_cap_log2), cap_set = 1;
+      } else {
+        ok = 0;
+      }
+      *eq = '=';
+    }
+    if (!ok) {
+      snprintf(err, n, "loss_scale: '%s' in '%s' is not %s", tok, value,
+               dynamic ? "interval=N, max=S, floor=S, floor_interval=N, floor_step=N or "
+                         "floor_cap=S (S a power of two)"
+                       : "allowed: static:S takes no settings");
+      return 0;
+    }
+  }
+  if (!cap_set) {
+    ls.floor_cap_log2 = ls.max_log2;
+  }
+  lb_loss_scale probe;
+  if (lb_loss_scale_init(&probe, &ls) != LB_OK) {
+    snprintf(err, n,
+             "loss_scale: '%s' does not hold floor <= scale <= max and floor <= floor_cap <= "
+             "max",
+             value);
+    return 0;
+  }
+  c->loss_scaling = 1, c->loss_scale = ls;
+  return 1;
+}
+
+/* The loss_scale value as parse_loss_scale reads it, every setting written out. */
+static void loss_scale_text(const lbt_config *c, char *out, size_t n) {
+  const lb_loss_scale_config *ls = &c->loss_scale;
+  if (!c->loss_scaling) {
+    snprintf(out, n, "none");
+  } else if (ls->mode == LB_LOSS_SCALE_STATIC) {
+    snprintf(out, n, "static:2^%d", ls->log2_scale);
+  } else {
+    snprintf(out, n,
+             "dynamic:2^%d:interval=%u:max=2^%d:floor=2^%d:floor_interval=%llu:floor_step=%u:"
+             "floor_cap=2^%d",
+             ls->log2_scale, ls->growth_interval, ls->max_log2, ls->min_log2,
+             (unsigned long long)ls->floor_interval, ls->floor_step, ls->floor_cap_log2);
+  }
+}
+
 /* ---- keys ---- */
 
 int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err, size_t n) {
@@ -209,14 +354,9 @@ int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err,
   } else if (strcmp(key, "seed") == 0) {
     NUMBER(parse_u64(value, 0, UINT64_MAX, &c->seed), "a whole number in 0..2^64-1");
   } else if (strcmp(key, "master") == 0) {
-    if (strcmp(value, "none") == 0) {
-      c->master = LB_SGD_MASTER_NONE;
-    } else if (strcmp(value, "float") == 0) {
-      c->master = LB_SGD_MASTER_F32;
-    } else {
-      snprintf(err, n, "master: '%s' is not none or float", value);
-      return 0;
-    }
+    return parse_master(c, value, err, n);
+  } else if (strcmp(key, "loss_scale") == 0) {
+    return parse_loss_scale(c, value, err, n);
   } else if (strcmp(key, "momentum_extra_bits") == 0) {
     NUMBER(parse_int(value, 0, 32, &i), "a whole number in 0..32");
     c->momentum_extra_bits = (int)i;
@@ -490,6 +630,15 @@ int lbt_config_check(const lbt_config *c, const char *name, char *err, size_t n)
     }
     if (l->kind == LB_LAYER_CONV2D || l->kind == LB_LAYER_DENSE) {
       last_param = l;
+      if (c->master_format.kind != LB_NUMBER_FLOAT && is_integer(c, l)) {
+        char m[96];
+        lbt_format_text(&c->master_format, m, sizeof m);
+        snprintf(err, n,
+                 "%s:%u: master = %s is for float-path layers; this fixed-point layer takes "
+                 "master none or float",
+                 name, l->line, m);
+        return 0;
+      }
       if (c->schedule == LB_SCHEDULE_CYCLIC && is_integer(c, l) &&
           (resolved(c, l, LB_TENSOR_WEIGHTS).fixed.wl != c->fw_max ||
            resolved(c, l, LB_TENSOR_ACTIVATIONS).fixed.wl != c->fw_max)) {
@@ -548,9 +697,14 @@ char *lbt_config_text(const lbt_config *c) {
     return NULL;
   }
   size_t at = 0;
-  char f[4][96];
+  char f[4][96], master[96];
   for (int t = 0; t < LB_TENSOR_KINDS; t++) {
     lbt_format_text(&c->format[t], f[t], sizeof f[t]);
+  }
+  if (c->master_format.kind != LB_NUMBER_FLOAT) {
+    lbt_format_text(&c->master_format, master, sizeof master);
+  } else {
+    snprintf(master, sizeof master, "%s", c->master == LB_SGD_MASTER_F32 ? "float" : "none");
   }
   at += (size_t)snprintf(
       s + at, cap - at,
@@ -559,10 +713,15 @@ char *lbt_config_text(const lbt_config *c) {
       "gradients = %s\nschedule = %s\nfw_min = %u\nfw_max = %u\ncycles = %u\n"
       "schedule_steps = %llu\ntrain_limit = %zu\ntest_limit = %zu\n",
       c->epochs, c->batch, (double)c->lr, (double)c->momentum, (double)c->weight_decay,
-      (unsigned long long)c->seed, c->master == LB_SGD_MASTER_F32 ? "float" : "none",
-      c->momentum_extra_bits, f[0], f[1], f[2], f[3],
+      (unsigned long long)c->seed, master, c->momentum_extra_bits, f[0], f[1], f[2], f[3],
       c->schedule == LB_SCHEDULE_CYCLIC ? "cyclic" : "fixed", c->fw_min, c->fw_max, c->cycles,
       (unsigned long long)c->schedule_steps, c->train_limit, c->test_limit);
+  if (c->loss_scaling) {
+    /* only when set, so that the configs from before loss scaling keep their text */
+    char ls[256];
+    loss_scale_text(c, ls, sizeof ls);
+    at += (size_t)snprintf(s + at, cap - at, "loss_scale = %s\n", ls);
+  }
   for (size_t i = 0; i < c->layer_count; i++) {
     const lbt_layer *l = &c->layers[i];
     switch (l->kind) {

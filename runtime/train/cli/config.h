@@ -26,8 +26,11 @@ typedef struct lbt_config {
   size_t batch;
   float lr, momentum, weight_decay;
   uint64_t seed;
-  int master; /* enum lb_sgd_master */
+  int master;                     /* enum lb_sgd_master, for fixed-point layers */
+  lb_number_format master_format; /* the float-path layers' master: float, minifloat or bfp */
   int momentum_extra_bits;
+  int loss_scaling; /* a loss_scale other than none was given */
+  lb_loss_scale_config loss_scale;
   lb_number_format format[LB_TENSOR_KINDS];
   lb_schedule_kind schedule;
   unsigned fw_min, fw_max, cycles;
@@ -62,6 +65,5 @@ size_t lbt_config_layers(const lbt_config *config, lb_train_layer_desc *out, siz
 
 /* "float", "fixed:8:6:sr", ... as the config syntax writes a format. */
 void lbt_format_text(const lb_number_format *format, char *out, size_t n);
-
 
 #endif

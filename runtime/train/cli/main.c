@@ -316,13 +316,13 @@ static int fail(const char *err) {
 /* The --log record of a progress line; 0 (with err) when the write fails. */
 static int log_step(FILE *log, const char *name, uint64_t step, uint64_t epoch, double loss,
                     double acc, double epoch_acc, double images_per_second, unsigned fw,
-                    unsigned bw, char *err) {
+                    unsigned bw, double scale, char *err) {
   fprintf(log,
           "{\"kind\":\"step\",\"step\":%llu,\"epoch\":%llu,\"loss\":%.6f,\"acc\":%.6f,"
           "\"train_acc\":%.6f,\"images_per_second\":%.1f,\"fw_bits\":%u,\"bw_bits\":%u,"
-          "\"loss_scale\":1}\n",
+          "\"loss_scale\":%g}\n",
           (unsigned long long)step, (unsigned long long)epoch, loss, acc, epoch_acc,
-          images_per_second, fw, bw);
+          images_per_second, fw, bw, scale);
   if (fflush(log) != 0) {
     snprintf(err, ERR_LEN, "%s: write failed", name);
     return 0;
@@ -350,7 +350,9 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
       lbt_gather(&r->train, r->order + c->batch + pos * c->batch, c->batch, r->images, r->labels);
       lb_status s = lb_train_step(r->model, r->images, r->labels, &loss, &correct);
       if (s == LB_BAD_GRADIENT) {
-        sums->bad_steps++; /* an infinite or NaN gradient: that tensor was not updated */
+        /* an infinite or NaN gradient: that tensor was not updated, or with loss scaling an
+         * overflow: the step was skipped */
+        sums->bad_steps++;
       } else if (s != LB_OK) {
         snprintf(err, sizeof err, "step %llu failed: %s", (unsigned long long)step,
                  lb_status_string(s));
@@ -363,18 +365,20 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
       window_loss += loss, window_correct += correct, window_steps++;
       if (o->progress && step % o->progress == 0) {
         double t = now_seconds();
-        printf("step %llu epoch %llu loss %.4f acc %.4f img/s %.0f fw %u bw %u scale 1\n",
+        const lb_loss_scale *ls = lb_train_model_loss_scale(r->model);
+        const double scale = ls ? (double)lb_loss_scale_value(ls) : 1.0;
+        printf("step %llu epoch %llu loss %.4f acc %.4f img/s %.0f fw %u bw %u scale %g\n",
                (unsigned long long)step, (unsigned long long)epoch + 1,
                window_loss / (double)window_steps,
                (double)window_correct / (double)(window_steps * c->batch),
                (double)(window_steps * c->batch) / (t - since), fw_bits_at(r, step - 1),
-               r->static_bw);
+               r->static_bw, scale);
         fflush(stdout);
         if (log && !log_step(log, o->log, step, epoch + 1, window_loss / (double)window_steps,
                              (double)window_correct / (double)(window_steps * c->batch),
                              (double)sums->correct / (double)sums->images,
                              (double)(window_steps * c->batch) / (t - since),
-                             fw_bits_at(r, step - 1), r->static_bw, err)) {
+                             fw_bits_at(r, step - 1), r->static_bw, scale, err)) {
           return fail(err);
         }
         since = t, window_loss = 0, window_correct = 0, window_steps = 0;
@@ -438,10 +442,17 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
   const lb_bitops_counter *bits = lb_train_model_bitops(r->model);
   size_t arena = lb_train_model_memory(r->model);
   printf("summary: test_acc %.4f bitops_vs_float %.4f bitops_vs_8_8 %.4f images_per_second %.0f "
-         "arena_bytes %zu (%.1f MiB) steps %llu epochs %u threads %u\n",
+         "arena_bytes %zu (%.1f MiB) steps %llu epochs %u threads %u",
          accuracy, lb_bitops_relative(bits, 32, 32), lb_bitops_relative(bits, 8, 8),
          train_seconds > 0 ? (double)trained / train_seconds : 0.0, arena,
          (double)arena / 1048576.0, (unsigned long long)step, c->epochs, o->threads);
+  const lb_loss_scale *ls = lb_train_model_loss_scale(r->model);
+  if (ls) {
+    /* the whole run's, resumed parts included: the count is in the engine's state */
+    printf(" skipped_steps %llu scale %g", (unsigned long long)ls->skipped,
+           (double)lb_loss_scale_value(ls));
+  }
+  printf("\n");
   return 0;
 }
 
@@ -557,6 +568,7 @@ int main(int argc, char **argv) {
   r.sgd.learning_rate = r.config.lr, r.sgd.momentum = r.config.momentum;
   r.sgd.weight_decay = r.config.weight_decay, r.sgd.master = r.config.master;
   r.sgd.momentum_extra_bits = r.config.momentum_extra_bits;
+  r.sgd.master_format = r.config.master_format;
   r.optimizer = lb_train_sgd(&r.sgd);
   lb_train_model_desc desc;
   memset(&desc, 0, sizeof desc);
@@ -566,6 +578,7 @@ int main(int argc, char **argv) {
   desc.schedule = (lb_precision_schedule){r.config.schedule, r.config.fw_min, r.config.fw_max,
                                           r.config.schedule_steps, r.config.cycles};
   desc.seed = r.config.seed, desc.threads = o.threads;
+  desc.loss_scale = r.config.loss_scaling ? &r.config.loss_scale : NULL;
   size_t pixels = (size_t)r.train.rows * r.train.cols;
   r.images = malloc(r.config.batch * pixels * sizeof(float));
   r.labels = malloc(r.config.batch);

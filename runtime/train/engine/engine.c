@@ -70,6 +70,10 @@ struct lb_train_model {
   unsigned fw_bits;   /* of the current pass; 0: the layers' own */
   unsigned fw_forced; /* lb_train_model_set_fw_bits; 0: the schedule's */
   lb_bitops_counter bitops;
+  int scaled;          /* loss scaling: desc.loss_scale was given */
+  lb_loss_scale scale; /* its state */
+  int grad_log2;       /* the log2 scale of the gradients of the last backward pass */
+  int overflow;        /* that pass saturated a minifloat error or gradient, or held a NaN */
 };
 
 static int is_param_layer(const layer *l) {
@@ -332,6 +336,7 @@ static lb_train_param param_of(lb_train_model *m, size_t i, unsigned index) {
   p.layer = i;
   p.index = index;
   p.count = index == 0 ? l->wcount : l->bcount;
+  p.row_length = index == 0 ? l->k : l->bcount;
   p.fixed = l->integer;
   if (l->integer) {
     p.format = l->d->format[LB_TENSOR_WEIGHTS].fixed;
@@ -355,6 +360,7 @@ static lb_train_param param_of(lb_train_model *m, size_t i, unsigned index) {
     p.gradient_source = LB_FIXED_SOURCE_F32;
     p.gradient_fl = 0;
   }
+  p.gradient_fl += m->grad_log2; /* removes the loss scale, exactly */
   return p;
 }
 
@@ -715,6 +721,29 @@ static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
 
 /* ---- backward ---- */
 
+/* With loss scaling: whether x, about to be rounded to f, overflows it. A minifloat quantizer
+ * saturates finite values past the largest one (IEEE-style FP8 would give infinities), so those
+ * count, and a NaN anywhere; the other formats' overflows reach the optimizer's check as
+ * infinities or not at all (fixed point saturates, BFP has the block's exponent). */
+static void note_overflow(lb_train_model *m, const lb_number_format *f, size_t n, const float *x) {
+  if (!m->scaled || m->overflow) {
+    return;
+  }
+  float largest = 3.402823466e38f;
+  if (f->kind == LB_NUMBER_MINIFLOAT) {
+    unsigned e = f->minifloat.exponent_bits, mb = f->minifloat.mantissa_bits;
+    int emax = (1 << (e - 1)) - 1;
+    largest = (float)((2.0 - lb_train_pow2(-(int)mb)) * lb_train_pow2(emax));
+  }
+  for (size_t j = 0; j < n; j++) {
+    float a = x[j] < 0 ? -x[j] : x[j];
+    if (!(a <= largest)) {
+      m->overflow = 1;
+      return;
+    }
+  }
+}
+
 static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
   layer *l = &m->layers[i];
   const lb_train_layer_desc *d = l->d;
@@ -783,6 +812,7 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
     return LB_OK;
   }
   const float *dy = l->err;
+  note_overflow(m, &d->format[LB_TENSOR_ERRORS], out, l->err);
   if (d->format[LB_TENSOR_ERRORS].kind != LB_NUMBER_FLOAT) {
     size_t rows = d->kind == LB_LAYER_DENSE ? batch : batch * l->out_h * l->out_w;
     s = simulate(m, &d->format[LB_TENSOR_ERRORS], d->format[LB_TENSOR_ERRORS].rounding,
@@ -807,6 +837,7 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
     dense_backward_f32(l, batch, x, w, dy, dx, l->gw);
   }
   const lb_number_format *gf = &d->format[LB_TENSOR_GRADIENTS];
+  note_overflow(m, gf, l->wcount, l->gw);
   if (gf->kind != LB_NUMBER_FLOAT) {
     s = simulate(m, gf, gf->rounding, lb_train_stream(m->step, i, STREAM_GRAD), l->out_c, l->k,
                  l->gw, l->gw);
@@ -849,10 +880,11 @@ lb_status lb_train_layer_backward(lb_train_model *model, size_t i, int input_err
     /* the error of the mean loss: (p - onehot) / batch */
     if (dx) {
       double inv = 1.0 / (double)model->desc.batch;
+      double scale = lb_train_pow2(model->grad_log2); /* exact: the loss scale */
       for (size_t j = 0; j < n; j++) {
         size_t b = j / l->out_c;
         double t = (double)l->out[j] - (j % l->out_c == model->labels[b] ? 1.0 : 0.0);
-        dx[j] = (float)(t * inv);
+        dx[j] = (float)(t * inv * scale);
       }
     }
     return LB_OK;
@@ -909,6 +941,7 @@ lb_status lb_train_model_create(const lb_train_model_desc *desc, lb_train_model 
     return LB_OUT_OF_MEMORY;
   }
   m->desc = *desc;
+  m->desc.loss_scale = NULL; /* copied into m->scale below */
   m->count = desc->layer_count;
   m->default_sgd.learning_rate = 0.01f;
   m->optimizer = desc->optimizer ? *desc->optimizer : lb_train_sgd(&m->default_sgd);
@@ -920,6 +953,11 @@ lb_status lb_train_model_create(const lb_train_model_desc *desc, lb_train_model 
   }
   if (s == LB_OK && (!m->optimizer.state_bytes || !m->optimizer.step || !m->path.run)) {
     s = LB_INVALID_ARGUMENT;
+  }
+  if (s == LB_OK && desc->loss_scale) {
+    m->scaled = 1;
+    s = lb_loss_scale_init(&m->scale, desc->loss_scale);
+    m->grad_log2 = m->scale.log2_scale;
   }
   if (s == LB_OK) {
     s = plan_shapes(m);
@@ -1011,6 +1049,45 @@ static void count_bitops(lb_train_model *m) {
   }
 }
 
+/* Loss scaling's step after the backward pass: every parameter checked, then all updated or
+ * none (design.md section 28). */
+static lb_status scaled_update(lb_train_model *m) {
+  int clean = !m->overflow;
+  for (size_t i = 0; clean && i < m->count; i++) {
+    for (unsigned index = 0; clean && index < 2 && is_param_layer(&m->layers[i]); index++) {
+      lb_train_param p = param_of(m, i, index);
+      size_t refused = 0;
+      if (m->optimizer.check) {
+        lb_status s = m->optimizer.check(m->optimizer.config, &p, &refused);
+        if (s != LB_OK) {
+          return s;
+        }
+      } else if (p.gradient_source == LB_FIXED_SOURCE_F32) {
+        const float *g = p.gradient;
+        for (size_t j = 0; j < p.count; j++) {
+          refused += !(g[j] - g[j] == 0.0f);
+        }
+      }
+      clean = refused == 0;
+    }
+  }
+  int apply = 0;
+  lb_status s = lb_loss_scale_update(&m->scale, clean, &apply);
+  for (size_t i = 0; s == LB_OK && apply && i < m->count; i++) {
+    layer *l = &m->layers[i];
+    if (!is_param_layer(l)) {
+      continue;
+    }
+    for (unsigned index = 0; index < 2 && s == LB_OK; index++) {
+      lb_train_param p = param_of(m, i, index);
+      uint64_t base = lb_train_stream(m->step, i, index == 0 ? STREAM_OPT_W : STREAM_OPT_B);
+      s = m->optimizer.step(m->optimizer.config, &p, m->step, m->desc.seed, base);
+    }
+    l->weights_dirty = 1;
+  }
+  return s == LB_OK && !apply ? LB_BAD_GRADIENT : s;
+}
+
 lb_status lb_train_step(lb_train_model *model, const float *input, const uint8_t *labels,
                         float *loss, size_t *correct) {
   lb_status s = check_batch(model, input, labels);
@@ -1020,12 +1097,20 @@ lb_status lb_train_step(lb_train_model *model, const float *input, const uint8_t
   lb_train_model *m = model;
   m->input = input, m->labels = labels, m->training = 1;
   m->fw_bits = m->fw_forced ? m->fw_forced : lb_schedule_fw_bits(&m->desc.schedule, m->step);
+  m->grad_log2 = m->scaled ? m->scale.log2_scale : 0;
+  m->overflow = 0;
   s = forward(m, loss, correct);
   if (s == LB_OK) {
     s = m->path.run(m, m->path.config);
   }
   lb_status bad = LB_OK;
-  for (size_t i = 0; s == LB_OK && i < m->count; i++) {
+  if (s == LB_OK && m->scaled) {
+    s = scaled_update(m);
+    if (s == LB_BAD_GRADIENT) {
+      bad = s, s = LB_OK;
+    }
+  }
+  for (size_t i = 0; s == LB_OK && !m->scaled && i < m->count; i++) {
     layer *l = &m->layers[i];
     if (!is_param_layer(l)) {
       continue;
@@ -1181,6 +1266,10 @@ lb_status lb_train_model_set_fw_bits(lb_train_model *model, unsigned bits) {
   return LB_OK;
 }
 
+const lb_loss_scale *lb_train_model_loss_scale(const lb_train_model *model) {
+  return model && model->scaled ? &model->scale : NULL;
+}
+
 /* ---- state for checkpoints ---- */
 
 /* One piece of the state at *at: copied out when out is set, in when in is set, else counted. */
@@ -1200,6 +1289,14 @@ static size_t state_walk(lb_train_model *m, unsigned char *out, const unsigned c
   state_piece(out, in, &at, &m->step, sizeof m->step);
   state_piece(out, in, &at, &m->bitops.macs, sizeof m->bitops.macs);
   state_piece(out, in, &at, &m->bitops.bitops, sizeof m->bitops.bitops);
+  if (m->scaled) {
+    lb_loss_scale *ls = &m->scale;
+    state_piece(out, in, &at, &ls->log2_scale, sizeof ls->log2_scale);
+    state_piece(out, in, &at, &ls->min_log2, sizeof ls->min_log2);
+    state_piece(out, in, &at, &ls->clean_steps, sizeof ls->clean_steps);
+    state_piece(out, in, &at, &ls->step, sizeof ls->step);
+    state_piece(out, in, &at, &ls->skipped, sizeof ls->skipped);
+  }
   for (size_t i = 0; i < m->count; i++) {
     layer *l = &m->layers[i];
     if (!is_param_layer(l)) {

@@ -96,6 +96,8 @@ typedef struct lb_train_param {
   size_t layer;
   unsigned index;
   size_t count;
+  size_t
+      row_length; /* the weights' dot-product length (count / output features); count for a bias */
   lb_fixed_format format;
   lb_rounding rounding; /* of the weights' format */
   int fixed;            /* codes hold the parameter */
@@ -119,16 +121,30 @@ typedef struct lb_train_optimizer {
   lb_status (*step)(const void *config, lb_train_param *param, uint64_t step, uint64_t seed,
                     uint64_t stream_base);
   const void *config;
+  /* Optional: *refused = the gradients step would refuse (NaN, infinite, out of its range),
+   * writing nothing. A loss-scaled step checks every parameter before updating any; NULL: only
+   * float gradients are checked, for NaN and infinities. */
+  lb_status (*check)(const void *config, const lb_train_param *param, size_t *refused);
 } lb_train_optimizer;
 
 /* SGD with momentum: v <- mu v + g + lambda w, w <- w - eta v. Fixed-point parameters go through
  * lb_sgd_update (codes in place with stochastic or nearest rounding per the weights' format and
  * a momentum <16, momentum_fl> when master is LB_SGD_MASTER_NONE, or a float master and momentum
- * with LB_SGD_MASTER_F32); float parameters through plain float loops in the same order. */
+ * with LB_SGD_MASTER_F32); float parameters through plain float loops in the same order.
+ *
+ * master_format is the master copy of the float-path layers' parameters (the weights those
+ * layers round to their weights' format each forward pass): LB_NUMBER_FLOAT (zero-initialized:
+ * float32), or a LB_NUMBER_MINIFLOAT or LB_NUMBER_BFP format of at most 16 bits (E5M10 = IEEE
+ * half; bfp:15:N). Such a master is held as codes in the optimizer state (BFP: with its
+ * exponents, blocks along each weight row, the dot-product dimension; a bias is one row), w above
+ * is computed in float from the decoded master and rounded back to the format with its
+ * rounding (stochastic: stream_base + 2), and the parameter's float values are set to the decoded
+ * codes. The momentum stays float32. Fixed-point parameters ignore it. */
 typedef struct lb_train_sgd_config {
   float learning_rate, momentum, weight_decay;
   int master;              /* enum lb_sgd_master: LB_SGD_MASTER_NONE or LB_SGD_MASTER_F32 */
   int momentum_extra_bits; /* the momentum's fl is the weights' fl plus this, at most 32 */
+  lb_number_format master_format;
 } lb_train_sgd_config;
 
 /* The SGD optimizer with `config` (which must outlive the model). */
@@ -190,6 +206,15 @@ typedef struct lb_train_model_desc {
   uint64_t seed;
   unsigned
       threads; /* handed to liblowbit's operators and quantizers; results do not depend on it */
+  /* NULL: no loss scaling (a refused gradient leaves that tensor alone, the others are updated).
+   * Else (copied at create) every step runs with the scale S = 2^e of lb_loss_scale (lowbit/
+   * update.h): the loss error is multiplied by S before the backward pass and the gradients are
+   * handed over with gradient_fl + e; after the backward pass every parameter is checked (the
+   * optimizer's check) and the step is unclean when any gradient is refused or any error or
+   * gradient tensor of a minifloat format held a value past its largest finite magnitude or a NaN
+   * (the quantizer saturates what IEEE-style FP8 would make infinite). lb_loss_scale_update then
+   * decides: an unclean step updates nothing and returns LB_BAD_GRADIENT. */
+  const lb_loss_scale_config *loss_scale;
 } lb_train_model_desc;
 
 /* Validates the description (LB_INVALID_ARGUMENT for a shape or format that does not fit, a fixed
@@ -251,7 +276,12 @@ unsigned lb_train_model_fw_bits(const lb_train_model *model);
  * sums finer than a fixed gradient format (as lb_train_model_create checks the schedule). */
 lb_status lb_train_model_set_fw_bits(lb_train_model *model, unsigned bits);
 
-/* The model's whole training state as bytes, for checkpoints: the step, the BitOPs counter, and
+/* The loss-scale state (the scale the next step uses, the skipped steps); NULL without loss
+ * scaling. */
+const lb_loss_scale *lb_train_model_loss_scale(const lb_train_model *model);
+
+/* The model's whole training state as bytes, for checkpoints: the step, the BitOPs counter, the
+ * loss-scale state when there is one (log2 scale, floor, clean steps, its step, skipped), and
  * per conv2d or dense layer its weights and bias (codes or floats) and the optimizer's state
  * (which must therefore be plain bytes, as lb_train_sgd's is). Everything else a step reads is
  * derived from these, the description and the seed, so a model created from the same description
