@@ -8,7 +8,8 @@
 # threads     1 and 2 threads give byte-identical checkpoints
 # config      bad config lines: one line naming file:line, exit status 2
 # flags       bad flags and values: one line, exit status 2, no output file; a bad data folder
-# checkpoint  a truncated or corrupted checkpoint is refused with a clear error
+# checkpoint  a truncated or corrupted checkpoint is refused with a clear error; {step} in
+#             --checkpoint keeps one file per checkpoint
 # fp8, hbfp8  the shipped fp8-e5m2.cfg and hbfp8.cfg learn in 8 steps; fp8 reports its scale
 cmake_minimum_required(VERSION 3.20)
 
@@ -242,6 +243,16 @@ elseif(PART STREQUAL "checkpoint")
   expect_error(1 "flip.ckpt: checksum mismatch" "corrupted checkpoint")
   lbt(--resume good.ckpt --data "${DATA}" --epochs 2 --progress 0)
   expect_ok("the intact checkpoint")
+  # {step} keeps every checkpoint, each the run's state at its step
+  lbt(--config "${CONFIGS}/fixed8-sr.cfg" ${small} --epochs 1 --checkpoint keep-{step}.ckpt
+      --checkpoint-every 3)
+  expect_ok("checkpoints kept per step")
+  file(GLOB kept RELATIVE "${DIR}" "${DIR}/keep-*")
+  list(SORT kept)
+  if(NOT kept STREQUAL "keep-3.ckpt;keep-6.ckpt;keep-8.ckpt")
+    message(FATAL_ERROR "--checkpoint keep-{step}.ckpt --checkpoint-every 3 wrote: ${kept}")
+  endif()
+  expect_same(good.ckpt keep-8.ckpt "the epoch's last kept checkpoint against the plain run")
 else()
   message(FATAL_ERROR "unknown part '${PART}'")
 endif()

@@ -40,7 +40,8 @@ static const char kUsage[] =
     "  --test-limit N         the first N test examples (test_limit; 0 = all)\n"
     "  --threads N            threads (default: the online CPUs); the results do not depend on it\n"
     "  --progress N           a progress line every N steps (default 100; 0 = none)\n"
-    "  --checkpoint FILE      write a checkpoint at each epoch end (atomic, checksummed)\n"
+    "  --checkpoint FILE      write a checkpoint at each epoch end (atomic, checksummed); a\n"
+    "                         {step} in FILE becomes the step number, keeping every one\n"
     "  --checkpoint-every N   ... and every N steps\n"
     "  --resume FILE          continue the run of a checkpoint bit for bit (its config; only\n"
     "                         --epochs, --data, --threads, --progress, --checkpoint*, --log,\n"
@@ -308,6 +309,26 @@ static int evaluate(run *r, double *accuracy, char *err) {
   return 1;
 }
 
+/* The checkpoint's path at `step`: o->checkpoint with its first {step} replaced by the number. */
+static int checkpoint_path(const options *o, uint64_t step, char *path, size_t n, char *err) {
+  const char *mark = strstr(o->checkpoint, "{step}");
+  int len = mark ? snprintf(path, n, "%.*s%llu%s", (int)(mark - o->checkpoint), o->checkpoint,
+                            (unsigned long long)step, mark + strlen("{step}"))
+                 : snprintf(path, n, "%s", o->checkpoint);
+  if (len < 0 || (size_t)len >= n) {
+    snprintf(err, ERR_LEN, "%.200s...: checkpoint path too long", o->checkpoint);
+    return 0;
+  }
+  return 1;
+}
+
+static int save_checkpoint(const run *r, const options *o, uint64_t step,
+                           const lbt_epoch_sums *sums, char *err) {
+  char path[4096];
+  return checkpoint_path(o, step, path, sizeof path, err) &&
+         lbt_checkpoint_save(path, r->config_text, r->model, sums, err, ERR_LEN);
+}
+
 static int fail(const char *err) {
   fprintf(stderr, "lowbit-train: %s\n", err);
   return 1;
@@ -384,7 +405,7 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
         since = t, window_loss = 0, window_correct = 0, window_steps = 0;
       }
       if (o->checkpoint_every && step % o->checkpoint_every == 0 && step % r->steps_per_epoch &&
-          !lbt_checkpoint_save(o->checkpoint, r->config_text, r->model, sums, err, sizeof err)) {
+          !save_checkpoint(r, o, step, sums, err)) {
         return fail(err);
       }
     }
@@ -430,8 +451,7 @@ static int train(run *r, const options *o, lbt_epoch_sums *sums, FILE *log) {
       }
     }
     memset(sums, 0, sizeof *sums);
-    if (o->checkpoint &&
-        !lbt_checkpoint_save(o->checkpoint, r->config_text, r->model, sums, err, sizeof err)) {
+    if (o->checkpoint && !save_checkpoint(r, o, step, sums, err)) {
       return fail(err);
     }
     since = now_seconds(); /* the next progress line's images per second leave this out */
