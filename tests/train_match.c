@@ -44,8 +44,11 @@ static int load(side *s, char *err) {
   int ok = lbt_config_parse(&s->config, s->config_text, s->path, err, ERR_LEN);
   if (ok) {
     s->layer_count = lbt_config_layers(&s->config, s->layers, LBT_MAX_LAYERS + 2);
-    s->sgd = (lb_train_sgd_config){s->config.lr, s->config.momentum, s->config.weight_decay,
-                                   s->config.master, s->config.momentum_extra_bits};
+    memset(&s->sgd, 0, sizeof s->sgd);
+    s->sgd.learning_rate = s->config.lr, s->sgd.momentum = s->config.momentum;
+    s->sgd.weight_decay = s->config.weight_decay, s->sgd.master = s->config.master;
+    s->sgd.momentum_extra_bits = s->config.momentum_extra_bits;
+    s->sgd.master_format = s->config.master_format;
     s->optimizer = lb_train_sgd(&s->sgd);
     /* lowbit-train's model on Fashion-MNIST's 28x28 images; restore checks the state's size */
     lb_train_model_desc desc;
@@ -53,6 +56,7 @@ static int load(side *s, char *err) {
     desc.batch = s->config.batch, desc.in_h = 28, desc.in_w = 28, desc.in_c = 1;
     desc.layer_count = s->layer_count, desc.layers = s->layers, desc.classes = LBT_CLASSES;
     desc.optimizer = &s->optimizer, desc.seed = s->config.seed, desc.threads = 1;
+    desc.loss_scale = s->config.loss_scaling ? &s->config.loss_scale : NULL;
     desc.schedule = (lb_precision_schedule){s->config.schedule, s->config.fw_min, s->config.fw_max,
                                             s->config.schedule_steps, s->config.cycles};
     ok = lb_train_model_create(&desc, &s->model) == LB_OK;
@@ -138,11 +142,18 @@ static int is_integer_layer(const lb_train_layer_desc *d) {
 }
 
 /* Walks the state in lb_train_model_state_bytes' order (lowbit/train.h): step, BitOPs counter,
- * then per conv2d or dense layer its weights, bias, and the optimizer's state of each. */
+ * the loss-scale state with loss scaling, then per conv2d or dense layer its weights, bias, and the optimizer's state of each. */
 static int compare_state(const side *a, const side *b, comparison *c, char *err) {
   piece(c, "step", PIECE_EXACT, sizeof(uint64_t), "uint64");
   /* counts of MACs times bits: whole numbers, exact in double */
   piece(c, "bitops", PIECE_EXACT, 2 * sizeof(double), "2 doubles (whole numbers)");
+  if (a->config.loss_scaling) {
+    const lb_loss_scale *ls = lb_train_model_loss_scale(a->model);
+    piece(c, "loss scale", PIECE_EXACT,
+          sizeof ls->log2_scale + sizeof ls->min_log2 + sizeof ls->clean_steps + sizeof ls->step +
+              sizeof ls->skipped,
+          "integers");
+  }
   for (size_t i = 0; i < a->layer_count; i++) {
     const lb_train_layer_desc *d = &a->layers[i];
     if (d->kind != LB_LAYER_CONV2D && d->kind != LB_LAYER_DENSE) {
