@@ -1,0 +1,310 @@
+/* The float conv2d and dense layers: im2col and a register-tiled GEMM (float_layers.h,
+ * docs/design.md section 22). Separately rounded multiplies and adds (no contraction) keep every
+ * vector width and target on the same results. */
+#pragma STDC FP_CONTRACT OFF
+
+#include <pthread.h>
+#include <string.h>
+
+#include "float_layers.h"
+
+/* Depth of a block of the sum: a B panel of KC x 32 floats stays in L1 while the A rows stream. */
+#define KC 256u
+#define MAX_NR 32u
+
+typedef void tile_fn(size_t kc, const float *restrict a, size_t lda, const float *restrict b,
+                     size_t ldb, float *restrict c, size_t ldc, size_t mr, size_t nr, int load);
+
+#define TILE_NAME tile_v16
+#define TILE_VEC vec16
+#define TILE_ATTR
+#define TILE_VBYTES 16
+#define TILE_MR 4
+#define TILE_NV 2
+#include "float_tile.h"
+#undef TILE_NAME
+#undef TILE_VEC
+#undef TILE_ATTR
+#undef TILE_VBYTES
+#undef TILE_MR
+#undef TILE_NV
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__clang__)
+#define LB_F32_X86 1
+#define TILE_NAME tile_avx2
+#define TILE_VEC vec32
+#define TILE_ATTR __attribute__((target("avx2")))
+#define TILE_VBYTES 32
+#define TILE_MR 6
+#define TILE_NV 2
+#include "float_tile.h"
+#undef TILE_NAME
+#undef TILE_VEC
+#undef TILE_ATTR
+#undef TILE_VBYTES
+#undef TILE_MR
+#undef TILE_NV
+
+#define TILE_NAME tile_avx512
+#define TILE_VEC vec64
+#define TILE_ATTR __attribute__((target("avx512f")))
+#define TILE_VBYTES 64
+#define TILE_MR 8
+#define TILE_NV 2
+#include "float_tile.h"
+#undef TILE_NAME
+#undef TILE_VEC
+#undef TILE_ATTR
+#undef TILE_VBYTES
+#undef TILE_MR
+#undef TILE_NV
+#endif
+
+typedef struct variant {
+  tile_fn *tile;
+  size_t mr, nr;
+} variant;
+
+/* The widest tile the CPU runs; the baseline (SSE2, NEON) elsewhere. */
+static variant pick_variant(void) {
+#ifdef LB_F32_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    return (variant){tile_avx512, 8, 32};
+  }
+  if (__builtin_cpu_supports("avx2")) {
+    return (variant){tile_avx2, 6, 16};
+  }
+#endif
+  return (variant){tile_v16, 4, 8};
+}
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+typedef struct gemm_job {
+  variant v;
+  size_t m0, m1, n, k;
+  const float *a, *b;
+  size_t lda, ldb, ldc;
+  float *c;
+  int accumulate;
+} gemm_job;
+
+/* Rows m0..m1 of C, block by block of the sum. */
+static void gemm_rows(const gemm_job *j) {
+  float pack[KC * MAX_NR];
+  if (j->k == 0 && !j->accumulate) {
+    for (size_t m = j->m0; m < j->m1; m++) {
+      memset(j->c + m * j->ldc, 0, j->n * sizeof(float));
+    }
+  }
+  for (size_t k0 = 0; k0 < j->k; k0 += KC) {
+    size_t kc = min_size(KC, j->k - k0);
+    int load = j->accumulate || k0 > 0;
+    for (size_t n0 = 0; n0 < j->n; n0 += j->v.nr) {
+      size_t nr = min_size(j->v.nr, j->n - n0);
+      const float *b = j->b + k0 * j->ldb + n0;
+      size_t ldb = j->ldb;
+      if (nr < j->v.nr) { /* the last, short panel: zero-padded to the tile's width */
+        for (size_t p = 0; p < kc; p++) {
+          memcpy(pack + p * j->v.nr, b + p * j->ldb, nr * sizeof(float));
+          memset(pack + p * j->v.nr + nr, 0, (j->v.nr - nr) * sizeof(float));
+        }
+        b = pack, ldb = j->v.nr;
+      }
+      for (size_t m = j->m0; m < j->m1; m += j->v.mr) {
+        j->v.tile(kc, j->a + m * j->lda + k0, j->lda, b, ldb, j->c + m * j->ldc + n0, j->ldc,
+                  min_size(j->v.mr, j->m1 - m), nr, load);
+      }
+    }
+  }
+}
+
+static void *gemm_thread(void *arg) {
+  gemm_rows(arg);
+  return NULL;
+}
+
+#define MAX_THREADS 64u
+/* Below this many multiply-adds a call runs on the calling thread. */
+#define PARALLEL_MACS (1u << 18)
+
+void lb_f32_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                 size_t ldb, float *c, size_t ldc, int accumulate, unsigned threads) {
+  gemm_job base = {pick_variant(), 0, m, n, k, a, b, lda, ldb, ldc, c, accumulate};
+  size_t tiles = (m + base.v.mr - 1) / base.v.mr;
+  size_t t = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  if (t > tiles) {
+    t = tiles;
+  }
+  if (t <= 1 || (double)m * (double)n * (double)k < PARALLEL_MACS) {
+    gemm_rows(&base);
+    return;
+  }
+  /* whole tiles per thread: each element of C belongs to one thread, summed as on one */
+  gemm_job jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  for (size_t i = 0; i < t; i++) {
+    jobs[i] = base;
+    jobs[i].m0 = min_size(m, tiles * i / t * base.v.mr);
+    jobs[i].m1 = min_size(m, tiles * (i + 1) / t * base.v.mr);
+  }
+  for (size_t i = 1; i < t; i++) {
+    started[i] = pthread_create(&ids[i], NULL, gemm_thread, &jobs[i]) == 0;
+    if (!started[i]) {
+      gemm_rows(&jobs[i]); /* no thread to be had: the same rows here */
+    }
+  }
+  gemm_rows(&jobs[0]);
+  for (size_t i = 1; i < t; i++) {
+    if (started[i]) {
+      pthread_join(ids[i], NULL);
+    }
+  }
+}
+
+/* out[c][r] = in[r][c] for rows x cols. */
+static void transpose(size_t rows, size_t cols, const float *in, float *out) {
+  enum { B = 32 };
+  for (size_t r0 = 0; r0 < rows; r0 += B) {
+    for (size_t c0 = 0; c0 < cols; c0 += B) {
+      size_t r1 = min_size(rows, r0 + B), c1 = min_size(cols, c0 + B);
+      for (size_t r = r0; r < r1; r++) {
+        for (size_t c = c0; c < c1; c++) {
+          out[c * rows + r] = in[r * cols + c];
+        }
+      }
+    }
+  }
+}
+
+static int is_conv(const lb_f32_shape *s) { return s->kernel != 0; }
+
+/* Rows of the product: output pixels (conv2d) or images (dense). */
+static size_t rows_of(const lb_f32_shape *s) {
+  return is_conv(s) ? s->batch * s->out_h * s->out_w : s->batch;
+}
+
+/* Depth of the product: kernel * kernel * in_c (conv2d) or in_c (dense). */
+static size_t depth_of(const lb_f32_shape *s) {
+  return is_conv(s) ? (size_t)s->kernel * s->kernel * s->in_c : s->in_c;
+}
+
+size_t lb_f32_work_floats(const lb_f32_shape *s) {
+  size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
+  size_t cols = is_conv(s) ? m * k : 0;
+  /* after the columns: w^T; dy^T, or dw^T and the columns transposed; the columns' gradient */
+  size_t side = k * n > n * m ? k * n : n * m;
+  if (k < n && side < k * n + m * k) {
+    side = k * n + m * k;
+  }
+  if (side < cols) {
+    side = cols;
+  }
+  return cols + side;
+}
+
+/* The input position of tap (ky, kx) of output (oy, ox), or -1 in the padding. */
+static long tap(size_t o, unsigned kk, const lb_f32_shape *s, size_t in) {
+  long i = (long)(o * s->stride + kk) - (long)s->pad;
+  return i >= 0 && i < (long)in ? i : -1;
+}
+
+/* cols[(b, oy, ox)][(ky, kx, c)]: the receptive field of every output pixel, zeros in the pad. */
+static void im2col(const lb_f32_shape *s, const float *x, float *cols) {
+  size_t c = s->in_c, k = depth_of(s);
+  for (size_t b = 0; b < s->batch; b++) {
+    for (size_t oy = 0; oy < s->out_h; oy++) {
+      for (size_t ox = 0; ox < s->out_w; ox++) {
+        float *row = cols + ((b * s->out_h + oy) * s->out_w + ox) * k;
+        for (unsigned ky = 0; ky < s->kernel; ky++) {
+          long iy = tap(oy, ky, s, s->in_h);
+          for (unsigned kx = 0; kx < s->kernel; kx++) {
+            long ix = tap(ox, kx, s, s->in_w);
+            float *dst = row + (ky * s->kernel + kx) * c;
+            const float *src = x + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
+            for (size_t j = 0; j < c; j++) { /* c is often 1 to 64: no call */
+              dst[j] = iy < 0 || ix < 0 ? 0.0f : src[j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* dx = the sum of every receptive field's column gradient at its input positions. */
+static void col2im(const lb_f32_shape *s, const float *cols, float *dx) {
+  size_t c = s->in_c, k = depth_of(s);
+  memset(dx, 0, s->batch * s->in_h * s->in_w * c * sizeof(float));
+  for (size_t b = 0; b < s->batch; b++) {
+    for (size_t oy = 0; oy < s->out_h; oy++) {
+      for (size_t ox = 0; ox < s->out_w; ox++) {
+        const float *row = cols + ((b * s->out_h + oy) * s->out_w + ox) * k;
+        for (unsigned ky = 0; ky < s->kernel; ky++) {
+          long iy = tap(oy, ky, s, s->in_h);
+          for (unsigned kx = 0; kx < s->kernel; kx++) {
+            long ix = tap(ox, kx, s, s->in_w);
+            if (iy < 0 || ix < 0) {
+              continue;
+            }
+            const float *src = row + (ky * s->kernel + kx) * c;
+            float *d = dx + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
+            for (size_t j = 0; j < c; j++) {
+              d[j] += src[j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void lb_f32_forward(const lb_f32_shape *s, const float *x, const float *w, const float *bias,
+                    float *y, float *work) {
+  size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
+  const float *a = x;
+  float *wt = work;
+  if (is_conv(s)) {
+    im2col(s, x, work);
+    a = work, wt = work + m * k;
+  }
+  transpose(n, k, w, wt);
+  for (size_t r = 0; r < m; r++) {
+    memcpy(y + r * n, bias, n * sizeof(float));
+  }
+  lb_f32_gemm(m, n, k, a, k, wt, n, y, n, 1, s->threads);
+}
+
+void lb_f32_backward(const lb_f32_shape *s, const float *x, const float *w, const float *dy,
+                     float *dx, float *dw, float *work) {
+  size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
+  const float *a = x;
+  float *side = work;
+  if (is_conv(s)) {
+    im2col(s, x, work);
+    a = work, side = work + m * k;
+  }
+  /* dw[n][k] sums over the m rows in order; the product keeps the longer of n and k as its
+   * columns (tile width) and splits the other over the threads, never the sum */
+  if (k >= n) {
+    transpose(m, n, dy, side);
+    lb_f32_gemm(n, k, m, side, m, a, k, dw, k, 0, s->threads);
+  } else {
+    float *at = side + k * n;
+    transpose(m, k, a, at);
+    lb_f32_gemm(k, n, m, at, m, dy, n, side, n, 0, s->threads);
+    transpose(k, n, side, dw);
+  }
+  if (!dx) {
+    return;
+  }
+  if (is_conv(s)) {
+    float *dcols = side; /* the columns' gradient, then summed into dx */
+    lb_f32_gemm(m, k, n, dy, n, w, k, dcols, k, 0, s->threads);
+    col2im(s, dcols, dx);
+  } else {
+    lb_f32_gemm(m, k, n, dy, n, w, k, dx, k, 0, s->threads);
+  }
+}
