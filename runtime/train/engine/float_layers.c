@@ -223,9 +223,15 @@ static void im2col(const lb_f32_shape *s, const float *x, float *cols) {
           for (unsigned kx = 0; kx < s->kernel; kx++) {
             long ix = tap(ox, kx, s, s->in_w);
             float *dst = row + (ky * s->kernel + kx) * c;
+            if (iy < 0 || ix < 0) {
+              for (size_t j = 0; j < c; j++) { /* c is often 1 to 64: loops, not calls */
+                dst[j] = 0.0f;
+              }
+              continue;
+            }
             const float *src = x + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
-            for (size_t j = 0; j < c; j++) { /* c is often 1 to 64: no call */
-              dst[j] = iy < 0 || ix < 0 ? 0.0f : src[j];
+            for (size_t j = 0; j < c; j++) {
+              dst[j] = src[j];
             }
           }
         }
