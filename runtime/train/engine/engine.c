@@ -87,11 +87,6 @@ static int32_t code_at(const void *codes, unsigned bytes, size_t i) {
   return bytes == 1 ? ((const int8_t *)codes)[i] : ((const int16_t *)codes)[i];
 }
 
-static double sum_at(const void *sums, lb_out_type type, size_t i) {
-  return type == LB_OUT_INT32 ? (double)((const int32_t *)sums)[i]
-                              : (double)((const int64_t *)sums)[i];
-}
-
 unsigned lb_number_format_bits(const lb_number_format *f) {
   switch (f->kind) {
   case LB_NUMBER_FIXED: return f->fixed.wl;
@@ -472,6 +467,42 @@ static unsigned forward_bits(const lb_train_model *m, const layer *l) {
   return m->fw_bits ? m->fw_bits : l->d->format[LB_TENSOR_WEIGHTS].fixed.wl;
 }
 
+/* out[r][oc] = sum[r][oc] * scale + bias_q[oc] * bstep, rounded once to float: the exact sums
+ * read a row at a time with the types decided outside the loops. */
+static void sums_to_output(layer *l, size_t rows, const void *sums, double scale, double bstep) {
+  size_t n = l->out_c;
+  for (size_t r = 0; r < rows; r++) {
+    float *restrict y = l->out + r * n;
+    if (l->fwd_type == LB_OUT_INT32) {
+      const int32_t *restrict s = (const int32_t *)sums + r * n;
+      for (size_t oc = 0; oc < n; oc++) {
+        y[oc] = (float)((double)s[oc] * scale + code_at(l->bq, l->wbytes, oc) * bstep);
+      }
+    } else {
+      const int64_t *restrict s = (const int64_t *)sums + r * n;
+      for (size_t oc = 0; oc < n; oc++) {
+        y[oc] = (float)((double)s[oc] * scale + code_at(l->bq, l->wbytes, oc) * bstep);
+      }
+    }
+  }
+}
+
+/* y[j] = sum[j] * scale rounded to float. */
+static void sums_to_float(const void *sums, lb_out_type type, size_t n, double scale,
+                          float *restrict y) {
+  if (type == LB_OUT_INT32) {
+    const int32_t *restrict s = sums;
+    for (size_t j = 0; j < n; j++) {
+      y[j] = (float)((double)s[j] * scale);
+    }
+  } else {
+    const int64_t *restrict s = sums;
+    for (size_t j = 0; j < n; j++) {
+      y[j] = (float)((double)s[j] * scale);
+    }
+  }
+}
+
 static lb_status forward_param(lb_train_model *m, size_t i) {
   layer *l = &m->layers[i];
   const lb_train_layer_desc *d = l->d;
@@ -497,15 +528,9 @@ static lb_status forward_param(lb_train_model *m, size_t i) {
     if (s != LB_OK) {
       return s;
     }
-    double scale = lb_train_pow2(-(fa.fl + l->wfwd_fl));
-    double bstep = lb_train_pow2(-d->format[LB_TENSOR_WEIGHTS].fixed.fl);
-    size_t n = batch * l->out_count;
-    for (size_t j = 0; j < n; j++) {
-      size_t oc = j % l->out_c;
-      double v = sum_at(m->scratch, l->fwd_type, j) * scale;
-      double bias = code_at(l->bq, l->wbytes, oc) * bstep;
-      l->out[j] = (float)(v + bias);
-    }
+    sums_to_output(l, batch * l->out_count / l->out_c, m->scratch,
+                   lb_train_pow2(-(fa.fl + l->wfwd_fl)),
+                   lb_train_pow2(-d->format[LB_TENSOR_WEIGHTS].fixed.fl));
     return LB_OK;
   }
   const float *xs = x, *ws = l->w;
@@ -606,11 +631,13 @@ static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
       }
       break;
     }
-    case LB_LAYER_RELU:
+    case LB_LAYER_RELU: {
+      float *restrict y = l->out;
       for (size_t j = 0; j < n; j++) {
-        l->out[j] = x[j] > 0.0f ? x[j] : 0.0f;
+        y[j] = x[j] > 0.0f ? x[j] : 0.0f;
       }
       break;
+    }
     case LB_LAYER_MAXPOOL: maxpool_forward(l, batch, x); break;
     case LB_LAYER_FLATTEN: memcpy(l->out, x, n * sizeof(float)); break;
     case LB_LAYER_SOFTMAX_XENT: forward_softmax(m, i, loss, correct); break;
@@ -721,10 +748,8 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
       if (s != LB_OK) {
         return s;
       }
-      double scale = lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl));
-      for (size_t j = 0; j < batch * l->in_count; j++) {
-        dx[j] = (float)(sum_at(m->scratch, l->dx_type, j) * scale);
-      }
+      sums_to_float(m->scratch, l->dx_type, batch * l->in_count,
+                    lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl)), dx);
     }
     return LB_OK;
   }
@@ -763,9 +788,10 @@ lb_status lb_train_layer_backward(lb_train_model *model, size_t i, int input_err
   case LB_LAYER_DENSE: return backward_param(model, i, dx);
   case LB_LAYER_RELU:
     if (dx) {
-      const float *x = layer_input(model, i);
+      const float *restrict x = layer_input(model, i), *restrict e = l->err;
+      float *restrict d = dx;
       for (size_t j = 0; j < n; j++) {
-        dx[j] = x[j] > 0.0f ? l->err[j] : 0.0f;
+        d[j] = x[j] > 0.0f ? e[j] : 0.0f;
       }
     }
     return LB_OK;
