@@ -45,6 +45,7 @@ typedef struct layer {
   float *out, *err;
   void *xq;           /* integer layers: activation codes */
   float *xsim, *wsim; /* float layers with a non-float format: the rounded input and weights */
+  float *cols;        /* float conv2d: the input's columns, from the forward pass to the backward */
   uint32_t *argmax;   /* maxpool */
   lb_conv2d *conv;
   lb_dense *dense;
@@ -317,6 +318,7 @@ static void layout(lb_train_model *m, carver *c) {
         scratch = out * sizeof(float); /* the rounded error */
       }
       lb_f32_shape shape = f32_shape(m, l);
+      l->cols = carve(c, lb_f32_cols_floats(&shape) * sizeof(float));
       size_t work = lb_f32_work_floats(&shape);
       if (f32_work < work) {
         f32_work = work;
@@ -553,7 +555,7 @@ static lb_status forward_param(lb_train_model *m, size_t i) {
     ws = l->wsim;
   }
   lb_f32_shape shape = f32_shape(m, l);
-  lb_f32_forward(&shape, xs, ws, l->b, l->out, m->f32_work);
+  lb_f32_forward(&shape, xs, ws, l->b, l->out, l->cols, m->f32_work);
   return LB_OK;
 }
 
@@ -764,10 +766,11 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
     dy = m->scratch;
   }
   bias_gradient_f32(l, out / l->out_c, dy);
-  const float *x = l->xsim ? l->xsim : layer_input(m, i);
+  /* the product's input as the forward pass left it: conv2d's columns, dense's (rounded) input */
+  const float *a = l->cols ? l->cols : l->xsim ? l->xsim : layer_input(m, i);
   const float *w = l->wsim ? l->wsim : l->w;
   lb_f32_shape shape = f32_shape(m, l);
-  lb_f32_backward(&shape, x, w, dy, dx, l->gw, m->f32_work);
+  lb_f32_backward(&shape, a, w, dy, dx, l->gw, m->f32_work);
   const lb_number_format *gf = &d->format[LB_TENSOR_GRADIENTS];
   if (gf->kind != LB_NUMBER_FLOAT) {
     s = simulate(m, gf, gf->rounding, lb_train_stream(m->step, i, STREAM_GRAD), l->out_c, l->k,

@@ -81,9 +81,62 @@ static variant pick_variant(void) {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
+#define MAX_THREADS 64u
+/* Below this many multiply-adds (or copied floats) a call runs on the calling thread. */
+#define PARALLEL_WORK (1u << 18)
+
+typedef void part_fn(void *ctx, size_t part, size_t parts);
+
+typedef struct part_job {
+  part_fn *fn;
+  void *ctx;
+  size_t part, parts;
+} part_job;
+
+static void *part_thread(void *arg) {
+  part_job *j = arg;
+  j->fn(j->ctx, j->part, j->parts);
+  return NULL;
+}
+
+/* fn(ctx, i, parts) for every i below parts, on up to `parts` threads; a part that gets no thread
+ * runs here, so the parts' results never depend on the threads. */
+static void run_parts(part_fn *fn, void *ctx, size_t parts) {
+  part_job jobs[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  for (size_t i = 1; i < parts; i++) {
+    jobs[i] = (part_job){fn, ctx, i, parts};
+    started[i] = pthread_create(&ids[i], NULL, part_thread, &jobs[i]) == 0;
+    if (!started[i]) {
+      fn(ctx, i, parts);
+    }
+  }
+  fn(ctx, 0, parts);
+  for (size_t i = 1; i < parts; i++) {
+    if (started[i]) {
+      pthread_join(ids[i], NULL);
+    }
+  }
+}
+
+/* The parts to split `units` into for `threads`, given the work in all. */
+static size_t parts_for(size_t units, unsigned threads, double work) {
+  size_t t = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  if (t > units) {
+    t = units;
+  }
+  return work < PARALLEL_WORK || t < 1 ? 1 : t;
+}
+
+/* [begin, end) of part i of n over units. */
+static void part_range(size_t units, size_t i, size_t n, size_t *begin, size_t *end) {
+  *begin = units * i / n, *end = units * (i + 1) / n;
+}
+
 typedef struct gemm_job {
   variant v;
-  size_t m0, m1, n, k;
+  size_t m, n, k;
   const float *a, *b;
   size_t lda, ldb, ldc;
   float *c;
@@ -91,10 +144,10 @@ typedef struct gemm_job {
 } gemm_job;
 
 /* Rows m0..m1 of C, block by block of the sum. */
-static void gemm_rows(const gemm_job *j) {
+static void gemm_rows(const gemm_job *j, size_t m0, size_t m1) {
   float pack[KC * MAX_NR];
   if (j->k == 0 && !j->accumulate) {
-    for (size_t m = j->m0; m < j->m1; m++) {
+    for (size_t m = m0; m < m1; m++) {
       memset(j->c + m * j->ldc, 0, j->n * sizeof(float));
     }
   }
@@ -112,56 +165,27 @@ static void gemm_rows(const gemm_job *j) {
         }
         b = pack, ldb = j->v.nr;
       }
-      for (size_t m = j->m0; m < j->m1; m += j->v.mr) {
+      for (size_t m = m0; m < m1; m += j->v.mr) {
         j->v.tile(kc, j->a + m * j->lda + k0, j->lda, b, ldb, j->c + m * j->ldc + n0, j->ldc,
-                  min_size(j->v.mr, j->m1 - m), nr, load);
+                  min_size(j->v.mr, m1 - m), nr, load);
       }
     }
   }
 }
 
-static void *gemm_thread(void *arg) {
-  gemm_rows(arg);
-  return NULL;
+/* Whole row tiles per part: each element of C belongs to one part, summed as on one thread. */
+static void gemm_part(void *ctx, size_t part, size_t parts) {
+  const gemm_job *j = ctx;
+  size_t tiles = (j->m + j->v.mr - 1) / j->v.mr, t0, t1;
+  part_range(tiles, part, parts, &t0, &t1);
+  gemm_rows(j, min_size(j->m, t0 * j->v.mr), min_size(j->m, t1 * j->v.mr));
 }
-
-#define MAX_THREADS 64u
-/* Below this many multiply-adds a call runs on the calling thread. */
-#define PARALLEL_MACS (1u << 18)
 
 void lb_f32_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
                  size_t ldb, float *c, size_t ldc, int accumulate, unsigned threads) {
-  gemm_job base = {pick_variant(), 0, m, n, k, a, b, lda, ldb, ldc, c, accumulate};
-  size_t tiles = (m + base.v.mr - 1) / base.v.mr;
-  size_t t = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-  if (t > tiles) {
-    t = tiles;
-  }
-  if (t <= 1 || (double)m * (double)n * (double)k < PARALLEL_MACS) {
-    gemm_rows(&base);
-    return;
-  }
-  /* whole tiles per thread: each element of C belongs to one thread, summed as on one */
-  gemm_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  for (size_t i = 0; i < t; i++) {
-    jobs[i] = base;
-    jobs[i].m0 = min_size(m, tiles * i / t * base.v.mr);
-    jobs[i].m1 = min_size(m, tiles * (i + 1) / t * base.v.mr);
-  }
-  for (size_t i = 1; i < t; i++) {
-    started[i] = pthread_create(&ids[i], NULL, gemm_thread, &jobs[i]) == 0;
-    if (!started[i]) {
-      gemm_rows(&jobs[i]); /* no thread to be had: the same rows here */
-    }
-  }
-  gemm_rows(&jobs[0]);
-  for (size_t i = 1; i < t; i++) {
-    if (started[i]) {
-      pthread_join(ids[i], NULL);
-    }
-  }
+  gemm_job job = {pick_variant(), m, n, k, a, b, lda, ldb, ldc, c, accumulate};
+  size_t tiles = (m + job.v.mr - 1) / job.v.mr;
+  run_parts(gemm_part, &job, parts_for(tiles, threads, (double)m * (double)n * (double)k));
 }
 
 /* out[c][r] = in[r][c] for rows x cols. */
@@ -191,18 +215,21 @@ static size_t depth_of(const lb_f32_shape *s) {
   return is_conv(s) ? (size_t)s->kernel * s->kernel * s->in_c : s->in_c;
 }
 
+size_t lb_f32_cols_floats(const lb_f32_shape *s) {
+  return is_conv(s) ? rows_of(s) * depth_of(s) : 0;
+}
+
 size_t lb_f32_work_floats(const lb_f32_shape *s) {
   size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
-  size_t cols = is_conv(s) ? m * k : 0;
-  /* after the columns: w^T; dy^T, or dw^T and the columns transposed; the columns' gradient */
-  size_t side = k * n > n * m ? k * n : n * m;
-  if (k < n && side < k * n + m * k) {
-    side = k * n + m * k;
+  /* w^T; dy^T, or dw^T and the columns transposed; the columns' gradient */
+  size_t work = k * n > n * m ? k * n : n * m;
+  if (k < n && work < k * n + m * k) {
+    work = k * n + m * k;
   }
-  if (side < cols) {
-    side = cols;
+  if (is_conv(s) && work < m * k) {
+    work = m * k;
   }
-  return cols + side;
+  return work;
 }
 
 /* The input position of tap (ky, kx) of output (oy, ox), or -1 in the padding. */
@@ -211,27 +238,37 @@ static long tap(size_t o, unsigned kk, const lb_f32_shape *s, size_t in) {
   return i >= 0 && i < (long)in ? i : -1;
 }
 
-/* cols[(b, oy, ox)][(ky, kx, c)]: the receptive field of every output pixel, zeros in the pad. */
-static void im2col(const lb_f32_shape *s, const float *x, float *cols) {
-  size_t c = s->in_c, k = depth_of(s);
-  for (size_t b = 0; b < s->batch; b++) {
+typedef struct cols_job {
+  const lb_f32_shape *s;
+  const float *in;
+  float *out;
+} cols_job;
+
+/* cols[(b, oy, ox)][(ky, kx, c)] for the part's images: the receptive field of every output
+ * pixel, zeros in the pad. */
+static void im2col_part(void *ctx, size_t part, size_t parts) {
+  const cols_job *j = ctx;
+  const lb_f32_shape *s = j->s;
+  size_t c = s->in_c, k = depth_of(s), b0, b1;
+  part_range(s->batch, part, parts, &b0, &b1);
+  for (size_t b = b0; b < b1; b++) {
     for (size_t oy = 0; oy < s->out_h; oy++) {
       for (size_t ox = 0; ox < s->out_w; ox++) {
-        float *row = cols + ((b * s->out_h + oy) * s->out_w + ox) * k;
+        float *row = j->out + ((b * s->out_h + oy) * s->out_w + ox) * k;
         for (unsigned ky = 0; ky < s->kernel; ky++) {
           long iy = tap(oy, ky, s, s->in_h);
           for (unsigned kx = 0; kx < s->kernel; kx++) {
             long ix = tap(ox, kx, s, s->in_w);
             float *dst = row + (ky * s->kernel + kx) * c;
             if (iy < 0 || ix < 0) {
-              for (size_t j = 0; j < c; j++) { /* c is often 1 to 64: loops, not calls */
-                dst[j] = 0.0f;
+              for (size_t q = 0; q < c; q++) { /* c is often 1 to 64: loops, not calls */
+                dst[q] = 0.0f;
               }
               continue;
             }
-            const float *src = x + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
-            for (size_t j = 0; j < c; j++) {
-              dst[j] = src[j];
+            const float *src = j->in + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
+            for (size_t q = 0; q < c; q++) {
+              dst[q] = src[q];
             }
           }
         }
@@ -240,14 +277,18 @@ static void im2col(const lb_f32_shape *s, const float *x, float *cols) {
   }
 }
 
-/* dx = the sum of every receptive field's column gradient at its input positions. */
-static void col2im(const lb_f32_shape *s, const float *cols, float *dx) {
-  size_t c = s->in_c, k = depth_of(s);
-  memset(dx, 0, s->batch * s->in_h * s->in_w * c * sizeof(float));
-  for (size_t b = 0; b < s->batch; b++) {
+/* dx of the part's images: the sum of every receptive field's column gradient at its input
+ * positions, in the order of the output pixels and taps. */
+static void col2im_part(void *ctx, size_t part, size_t parts) {
+  const cols_job *j = ctx;
+  const lb_f32_shape *s = j->s;
+  size_t c = s->in_c, k = depth_of(s), b0, b1;
+  part_range(s->batch, part, parts, &b0, &b1);
+  memset(j->out + b0 * s->in_h * s->in_w * c, 0, (b1 - b0) * s->in_h * s->in_w * c * sizeof(float));
+  for (size_t b = b0; b < b1; b++) {
     for (size_t oy = 0; oy < s->out_h; oy++) {
       for (size_t ox = 0; ox < s->out_w; ox++) {
-        const float *row = cols + ((b * s->out_h + oy) * s->out_w + ox) * k;
+        const float *row = j->in + ((b * s->out_h + oy) * s->out_w + ox) * k;
         for (unsigned ky = 0; ky < s->kernel; ky++) {
           long iy = tap(oy, ky, s, s->in_h);
           for (unsigned kx = 0; kx < s->kernel; kx++) {
@@ -256,9 +297,9 @@ static void col2im(const lb_f32_shape *s, const float *cols, float *dx) {
               continue;
             }
             const float *src = row + (ky * s->kernel + kx) * c;
-            float *d = dx + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
-            for (size_t j = 0; j < c; j++) {
-              d[j] += src[j];
+            float *d = j->out + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * c;
+            for (size_t q = 0; q < c; q++) {
+              d[q] += src[q];
             }
           }
         }
@@ -267,49 +308,46 @@ static void col2im(const lb_f32_shape *s, const float *cols, float *dx) {
   }
 }
 
+static void run_cols(part_fn *fn, const lb_f32_shape *s, const float *in, float *out) {
+  cols_job job = {s, in, out};
+  run_parts(fn, &job, parts_for(s->batch, s->threads, (double)rows_of(s) * (double)depth_of(s)));
+}
+
 void lb_f32_forward(const lb_f32_shape *s, const float *x, const float *w, const float *bias,
-                    float *y, float *work) {
+                    float *y, float *cols, float *work) {
   size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
   const float *a = x;
-  float *wt = work;
   if (is_conv(s)) {
-    im2col(s, x, work);
-    a = work, wt = work + m * k;
+    run_cols(im2col_part, s, x, cols);
+    a = cols;
   }
-  transpose(n, k, w, wt);
+  transpose(n, k, w, work);
   for (size_t r = 0; r < m; r++) {
     memcpy(y + r * n, bias, n * sizeof(float));
   }
-  lb_f32_gemm(m, n, k, a, k, wt, n, y, n, 1, s->threads);
+  lb_f32_gemm(m, n, k, a, k, work, n, y, n, 1, s->threads);
 }
 
 void lb_f32_backward(const lb_f32_shape *s, const float *x, const float *w, const float *dy,
                      float *dx, float *dw, float *work) {
   size_t m = rows_of(s), k = depth_of(s), n = s->out_c;
-  const float *a = x;
-  float *side = work;
-  if (is_conv(s)) {
-    im2col(s, x, work);
-    a = work, side = work + m * k;
-  }
   /* dw[n][k] sums over the m rows in order; the product keeps the longer of n and k as its
    * columns (tile width) and splits the other over the threads, never the sum */
   if (k >= n) {
-    transpose(m, n, dy, side);
-    lb_f32_gemm(n, k, m, side, m, a, k, dw, k, 0, s->threads);
+    transpose(m, n, dy, work);
+    lb_f32_gemm(n, k, m, work, m, x, k, dw, k, 0, s->threads);
   } else {
-    float *at = side + k * n;
-    transpose(m, k, a, at);
-    lb_f32_gemm(k, n, m, at, m, dy, n, side, n, 0, s->threads);
-    transpose(k, n, side, dw);
+    float *xt = work + k * n;
+    transpose(m, k, x, xt);
+    lb_f32_gemm(k, n, m, xt, m, dy, n, work, n, 0, s->threads);
+    transpose(k, n, work, dw);
   }
   if (!dx) {
     return;
   }
   if (is_conv(s)) {
-    float *dcols = side; /* the columns' gradient, then summed into dx */
-    lb_f32_gemm(m, k, n, dy, n, w, k, dcols, k, 0, s->threads);
-    col2im(s, dcols, dx);
+    lb_f32_gemm(m, k, n, dy, n, w, k, work, k, 0, s->threads); /* the columns' gradient */
+    run_cols(col2im_part, s, work, dx);
   } else {
     lb_f32_gemm(m, k, n, dy, n, w, k, dx, k, 0, s->threads);
   }

@@ -14,15 +14,18 @@ typedef struct lb_f32_shape {
   unsigned threads;
 } lb_f32_shape;
 
-/* Floats of the workspace the calls below need for this shape. */
+/* Floats of the columns a conv2d layer keeps from its forward pass for its backward pass
+ * ([out pixels][kernel * kernel * in_c]; 0 for dense), and of the workspace of either pass. */
+size_t lb_f32_cols_floats(const lb_f32_shape *s);
 size_t lb_f32_work_floats(const lb_f32_shape *s);
 
-/* y = x * w^T + bias: y [batch][out_h][out_w][out_c]. */
+/* y = x * w^T + bias: y [batch][out_h][out_w][out_c]; a conv2d layer writes its columns. */
 void lb_f32_forward(const lb_f32_shape *s, const float *x, const float *w, const float *bias,
-                    float *y, float *work);
+                    float *y, float *cols, float *work);
 
-/* dw = dy^T * x summed over the batch, and dx = dy * w (when dx is not NULL); both overwritten. */
-void lb_f32_backward(const lb_f32_shape *s, const float *x, const float *w, const float *dy,
+/* dw = dy^T * a summed over the batch, and dx = dy * w (when dx is not NULL); both overwritten.
+ * a is the input of a dense layer, the columns its forward pass wrote for a conv2d layer. */
+void lb_f32_backward(const lb_f32_shape *s, const float *a, const float *w, const float *dy,
                      float *dx, float *dw, float *work);
 
 /* C[m][n] (+)= sum over k of A[m][k] * B[k][n] in k order, row-major with leading dimensions;
