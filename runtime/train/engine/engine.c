@@ -794,7 +794,8 @@ lb_status lb_train_layer_backward(lb_train_model *model, size_t i, int input_err
       const float *restrict x = layer_input(model, i), *restrict e = l->err;
       float *restrict d = dx;
       for (size_t j = 0; j < n; j++) {
-        d[j] = x[j] > 0.0f ? e[j] : 0.0f;
+        float ej = e[j]; /* read unconditionally, so that the loop becomes a vector select */
+        d[j] = x[j] > 0.0f ? ej : 0.0f;
       }
     }
     return LB_OK;
