@@ -12,6 +12,8 @@
 #include "train_math.h"
 
 #define ALIGN 64u
+/* Channels the bias loops handle at once: one pass over the rows per block of them. */
+#define BIAS_BLOCK 64u
 
 /* Streams of a layer per step; the optimizer gets 16..23 (weights) and 24..31 (bias). */
 enum {
@@ -470,20 +472,28 @@ static unsigned forward_bits(const lb_train_model *m, const layer *l) {
 }
 
 /* out[r][oc] = sum[r][oc] * scale + bias_q[oc] * bstep, rounded once to float: the exact sums
- * read a row at a time with the types decided outside the loops. */
+ * read a row at a time, the biases and the types decided outside the loops, so that they
+ * vectorize. */
 static void sums_to_output(layer *l, size_t rows, const void *sums, double scale, double bstep) {
   size_t n = l->out_c;
-  for (size_t r = 0; r < rows; r++) {
-    float *restrict y = l->out + r * n;
-    if (l->fwd_type == LB_OUT_INT32) {
-      const int32_t *restrict s = (const int32_t *)sums + r * n;
-      for (size_t oc = 0; oc < n; oc++) {
-        y[oc] = (float)((double)s[oc] * scale + code_at(l->bq, l->wbytes, oc) * bstep);
-      }
-    } else {
-      const int64_t *restrict s = (const int64_t *)sums + r * n;
-      for (size_t oc = 0; oc < n; oc++) {
-        y[oc] = (float)((double)s[oc] * scale + code_at(l->bq, l->wbytes, oc) * bstep);
+  for (size_t o0 = 0; o0 < n; o0 += BIAS_BLOCK) {
+    size_t width = n - o0 < BIAS_BLOCK ? n - o0 : BIAS_BLOCK;
+    double bias[BIAS_BLOCK];
+    for (size_t o = 0; o < width; o++) {
+      bias[o] = code_at(l->bq, l->wbytes, o0 + o) * bstep;
+    }
+    for (size_t r = 0; r < rows; r++) {
+      float *restrict y = l->out + r * n + o0;
+      if (l->fwd_type == LB_OUT_INT32) {
+        const int32_t *restrict s = (const int32_t *)sums + r * n + o0;
+        for (size_t o = 0; o < width; o++) {
+          y[o] = (float)((double)s[o] * scale + bias[o]);
+        }
+      } else {
+        const int64_t *restrict s = (const int64_t *)sums + r * n + o0;
+        for (size_t o = 0; o < width; o++) {
+          y[o] = (float)((double)s[o] * scale + bias[o]);
+        }
       }
     }
   }
@@ -649,9 +659,6 @@ static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
 }
 
 /* ---- backward ---- */
-
-/* Channels summed at once by the bias gradients: one pass over the rows per block of them. */
-#define BIAS_BLOCK 64u
 
 /* gb[oc] = the sum over the rows of dy[row][oc], each in row order in double. */
 static void bias_gradient_f32(layer *l, size_t rows, const float *dy) {
