@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "float_layers.h"
+#include "layer_loops.h"
 #include "lowbit/backward.h"
 #include "lowbit/operators.h"
 #include "lowbit/train.h"
@@ -46,6 +47,7 @@ typedef struct layer {
   int gw_source, gw_fl;
   float *out, *err;
   void *xq;           /* integer layers: activation codes */
+  double *bias_value; /* integer layers: the bias codes' values, for the forward conversion */
   float *xsim, *wsim; /* float layers with a non-float format: the rounded input and weights */
   float *cols;        /* float conv2d: the input's columns, from the forward pass to the backward */
   uint32_t *argmax;   /* maxpool */
@@ -302,6 +304,7 @@ static void layout(lb_train_model *m, carver *c) {
       l->wfwd = carve(c, l->wcount * l->wbytes);
       l->xq = carve(c, in * l->wbytes);
       l->gw_sums = carve(c, l->wcount * sizeof(int64_t));
+      l->bias_value = carve(c, l->bcount * sizeof(double));
       size_t need = 8 * biggest; /* forward and dX sums, widened codes, error codes */
       if (scratch < need) {
         scratch = need;
@@ -471,50 +474,6 @@ static unsigned forward_bits(const lb_train_model *m, const layer *l) {
   return m->fw_bits ? m->fw_bits : l->d->format[LB_TENSOR_WEIGHTS].fixed.wl;
 }
 
-/* out[r][oc] = sum[r][oc] * scale + bias_q[oc] * bstep, rounded once to float: the exact sums
- * read a row at a time, the biases and the types decided outside the loops, so that they
- * vectorize. */
-static void sums_to_output(layer *l, size_t rows, const void *sums, double scale, double bstep) {
-  size_t n = l->out_c;
-  for (size_t o0 = 0; o0 < n; o0 += BIAS_BLOCK) {
-    size_t width = n - o0 < BIAS_BLOCK ? n - o0 : BIAS_BLOCK;
-    double bias[BIAS_BLOCK];
-    for (size_t o = 0; o < width; o++) {
-      bias[o] = code_at(l->bq, l->wbytes, o0 + o) * bstep;
-    }
-    for (size_t r = 0; r < rows; r++) {
-      float *restrict y = l->out + r * n + o0;
-      if (l->fwd_type == LB_OUT_INT32) {
-        const int32_t *restrict s = (const int32_t *)sums + r * n + o0;
-        for (size_t o = 0; o < width; o++) {
-          y[o] = (float)((double)s[o] * scale + bias[o]);
-        }
-      } else {
-        const int64_t *restrict s = (const int64_t *)sums + r * n + o0;
-        for (size_t o = 0; o < width; o++) {
-          y[o] = (float)((double)s[o] * scale + bias[o]);
-        }
-      }
-    }
-  }
-}
-
-/* y[j] = sum[j] * scale rounded to float. */
-static void sums_to_float(const void *sums, lb_out_type type, size_t n, double scale,
-                          float *restrict y) {
-  if (type == LB_OUT_INT32) {
-    const int32_t *restrict s = sums;
-    for (size_t j = 0; j < n; j++) {
-      y[j] = (float)((double)s[j] * scale);
-    }
-  } else {
-    const int64_t *restrict s = sums;
-    for (size_t j = 0; j < n; j++) {
-      y[j] = (float)((double)s[j] * scale);
-    }
-  }
-}
-
 static lb_status forward_param(lb_train_model *m, size_t i) {
   layer *l = &m->layers[i];
   const lb_train_layer_desc *d = l->d;
@@ -540,9 +499,13 @@ static lb_status forward_param(lb_train_model *m, size_t i) {
     if (s != LB_OK) {
       return s;
     }
-    sums_to_output(l, batch * l->out_count / l->out_c, m->scratch,
-                   lb_train_pow2(-(fa.fl + l->wfwd_fl)),
-                   lb_train_pow2(-d->format[LB_TENSOR_WEIGHTS].fixed.fl));
+    double bstep = lb_train_pow2(-d->format[LB_TENSOR_WEIGHTS].fixed.fl);
+    for (size_t oc = 0; oc < l->out_c; oc++) {
+      l->bias_value[oc] = code_at(l->bq, l->wbytes, oc) * bstep;
+    }
+    lb_train_sums_to_output(m->scratch, l->fwd_type, batch * l->out_count / l->out_c, l->out_c,
+                            lb_train_pow2(-(fa.fl + l->wfwd_fl)), l->bias_value, l->out,
+                            m->desc.threads);
     return LB_OK;
   }
   const float *xs = x, *ws = l->w;
@@ -603,29 +566,9 @@ static void forward_softmax(lb_train_model *m, size_t i, float *loss, size_t *co
   }
 }
 
-/* 2x2 maxpool, stride 2: the first of the largest of each window (row-major taps), and where. */
-static void maxpool_forward(layer *l, size_t batch, const float *x) {
-  size_t c = l->out_c, row = l->in_w * l->in_c;
-  size_t j = 0;
-  for (size_t b = 0; b < batch; b++) {
-    for (size_t oy = 0; oy < l->out_h; oy++) {
-      for (size_t ox = 0; ox < l->out_w; ox++) {
-        size_t at = ((b * l->in_h + 2 * oy) * l->in_w + 2 * ox) * l->in_c;
-        size_t taps[4] = {at, at + c, at + row, at + row + c};
-        for (size_t ch = 0; ch < c; ch++, j++) {
-          size_t best = taps[0] + ch;
-          float v = x[best];
-          for (unsigned t = 1; t < 4; t++) {
-            if (x[taps[t] + ch] > v) {
-              v = x[taps[t] + ch], best = taps[t] + ch;
-            }
-          }
-          l->out[j] = v;
-          l->argmax[j] = (uint32_t)best;
-        }
-      }
-    }
-  }
+static lb_train_pool_shape pool_shape(const lb_train_model *m, const layer *l) {
+  lb_train_pool_shape s = {m->desc.batch, l->in_h, l->in_w, l->in_c, l->out_h, l->out_w};
+  return s;
 }
 
 static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
@@ -643,14 +586,12 @@ static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
       }
       break;
     }
-    case LB_LAYER_RELU: {
-      float *restrict y = l->out;
-      for (size_t j = 0; j < n; j++) {
-        y[j] = x[j] > 0.0f ? x[j] : 0.0f;
-      }
+    case LB_LAYER_RELU: lb_train_relu_forward(x, l->out, n, m->desc.threads); break;
+    case LB_LAYER_MAXPOOL: {
+      lb_train_pool_shape ps = pool_shape(m, l);
+      lb_train_maxpool_forward(&ps, x, l->out, l->argmax, m->desc.threads);
       break;
     }
-    case LB_LAYER_MAXPOOL: maxpool_forward(l, batch, x); break;
     case LB_LAYER_FLATTEN: memcpy(l->out, x, n * sizeof(float)); break;
     case LB_LAYER_SOFTMAX_XENT: forward_softmax(m, i, loss, correct); break;
     }
@@ -757,8 +698,8 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
       if (s != LB_OK) {
         return s;
       }
-      sums_to_float(m->scratch, l->dx_type, batch * l->in_count,
-                    lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl)), dx);
+      lb_train_sums_to_float(m->scratch, l->dx_type, batch * l->in_count,
+                             lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl)), dx, m->desc.threads);
     }
     return LB_OK;
   }
@@ -798,20 +739,13 @@ lb_status lb_train_layer_backward(lb_train_model *model, size_t i, int input_err
   case LB_LAYER_DENSE: return backward_param(model, i, dx);
   case LB_LAYER_RELU:
     if (dx) {
-      const float *restrict x = layer_input(model, i), *restrict e = l->err;
-      float *restrict d = dx;
-      for (size_t j = 0; j < n; j++) {
-        float ej = e[j]; /* read unconditionally, so that the loop becomes a vector select */
-        d[j] = x[j] > 0.0f ? ej : 0.0f;
-      }
+      lb_train_relu_backward(layer_input(model, i), l->err, dx, n, model->desc.threads);
     }
     return LB_OK;
   case LB_LAYER_MAXPOOL:
     if (dx) {
-      memset(dx, 0, model->desc.batch * l->in_count * sizeof(float));
-      for (size_t j = 0; j < n; j++) {
-        dx[l->argmax[j]] += l->err[j];
-      }
+      lb_train_pool_shape ps = pool_shape(model, l);
+      lb_train_maxpool_backward(&ps, l->err, l->argmax, dx, model->desc.threads);
     }
     return LB_OK;
   case LB_LAYER_FLATTEN:

@@ -3,10 +3,10 @@
  * vector width and target on the same results. */
 #pragma STDC FP_CONTRACT OFF
 
-#include <pthread.h>
 #include <string.h>
 
 #include "float_layers.h"
+#include "parallel.h"
 
 /* Depth of a block of the sum: a B panel of KC x 32 floats stays in L1 while the A rows stream. */
 #define KC 256u
@@ -81,59 +81,6 @@ static variant pick_variant(void) {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-#define MAX_THREADS 64u
-/* Below this many multiply-adds (or copied floats) a call runs on the calling thread. */
-#define PARALLEL_WORK (1u << 18)
-
-typedef void part_fn(void *ctx, size_t part, size_t parts);
-
-typedef struct part_job {
-  part_fn *fn;
-  void *ctx;
-  size_t part, parts;
-} part_job;
-
-static void *part_thread(void *arg) {
-  part_job *j = arg;
-  j->fn(j->ctx, j->part, j->parts);
-  return NULL;
-}
-
-/* fn(ctx, i, parts) for every i below parts, on up to `parts` threads; a part that gets no thread
- * runs here, so the parts' results never depend on the threads. */
-static void run_parts(part_fn *fn, void *ctx, size_t parts) {
-  part_job jobs[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  for (size_t i = 1; i < parts; i++) {
-    jobs[i] = (part_job){fn, ctx, i, parts};
-    started[i] = pthread_create(&ids[i], NULL, part_thread, &jobs[i]) == 0;
-    if (!started[i]) {
-      fn(ctx, i, parts);
-    }
-  }
-  fn(ctx, 0, parts);
-  for (size_t i = 1; i < parts; i++) {
-    if (started[i]) {
-      pthread_join(ids[i], NULL);
-    }
-  }
-}
-
-/* The parts to split `units` into for `threads`, given the work in all. */
-static size_t parts_for(size_t units, unsigned threads, double work) {
-  size_t t = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-  if (t > units) {
-    t = units;
-  }
-  return work < PARALLEL_WORK || t < 1 ? 1 : t;
-}
-
-/* [begin, end) of part i of n over units. */
-static void part_range(size_t units, size_t i, size_t n, size_t *begin, size_t *end) {
-  *begin = units * i / n, *end = units * (i + 1) / n;
-}
-
 typedef struct gemm_job {
   variant v;
   size_t m, n, k;
@@ -174,10 +121,8 @@ static void gemm_rows(const gemm_job *j, size_t m0, size_t m1) {
 }
 
 /* Whole row tiles per part: each element of C belongs to one part, summed as on one thread. */
-static void gemm_part(void *ctx, size_t part, size_t parts) {
+static void gemm_tiles(void *ctx, size_t t0, size_t t1) {
   const gemm_job *j = ctx;
-  size_t tiles = (j->m + j->v.mr - 1) / j->v.mr, t0, t1;
-  part_range(tiles, part, parts, &t0, &t1);
   gemm_rows(j, min_size(j->m, t0 * j->v.mr), min_size(j->m, t1 * j->v.mr));
 }
 
@@ -185,7 +130,7 @@ void lb_f32_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const
                  size_t ldb, float *c, size_t ldc, int accumulate, unsigned threads) {
   gemm_job job = {pick_variant(), m, n, k, a, b, lda, ldb, ldc, c, accumulate};
   size_t tiles = (m + job.v.mr - 1) / job.v.mr;
-  run_parts(gemm_part, &job, parts_for(tiles, threads, (double)m * (double)n * (double)k));
+  lb_train_parallel(gemm_tiles, &job, tiles, threads, (double)m * (double)n * (double)k);
 }
 
 /* out[c][r] = in[r][c] for rows x cols. */
@@ -246,11 +191,10 @@ typedef struct cols_job {
 
 /* cols[(b, oy, ox)][(ky, kx, c)] for the part's images: the receptive field of every output
  * pixel, zeros in the pad. */
-static void im2col_part(void *ctx, size_t part, size_t parts) {
+static void im2col_part(void *ctx, size_t b0, size_t b1) {
   const cols_job *j = ctx;
   const lb_f32_shape *s = j->s;
-  size_t c = s->in_c, k = depth_of(s), b0, b1;
-  part_range(s->batch, part, parts, &b0, &b1);
+  size_t c = s->in_c, k = depth_of(s);
   for (size_t b = b0; b < b1; b++) {
     for (size_t oy = 0; oy < s->out_h; oy++) {
       for (size_t ox = 0; ox < s->out_w; ox++) {
@@ -279,11 +223,10 @@ static void im2col_part(void *ctx, size_t part, size_t parts) {
 
 /* dx of the part's images: the sum of every receptive field's column gradient at its input
  * positions, in the order of the output pixels and taps. */
-static void col2im_part(void *ctx, size_t part, size_t parts) {
+static void col2im_part(void *ctx, size_t b0, size_t b1) {
   const cols_job *j = ctx;
   const lb_f32_shape *s = j->s;
-  size_t c = s->in_c, k = depth_of(s), b0, b1;
-  part_range(s->batch, part, parts, &b0, &b1);
+  size_t c = s->in_c, k = depth_of(s);
   memset(j->out + b0 * s->in_h * s->in_w * c, 0, (b1 - b0) * s->in_h * s->in_w * c * sizeof(float));
   for (size_t b = b0; b < b1; b++) {
     for (size_t oy = 0; oy < s->out_h; oy++) {
@@ -308,9 +251,9 @@ static void col2im_part(void *ctx, size_t part, size_t parts) {
   }
 }
 
-static void run_cols(part_fn *fn, const lb_f32_shape *s, const float *in, float *out) {
+static void run_cols(lb_train_range_fn *fn, const lb_f32_shape *s, const float *in, float *out) {
   cols_job job = {s, in, out};
-  run_parts(fn, &job, parts_for(s->batch, s->threads, (double)rows_of(s) * (double)depth_of(s)));
+  lb_train_parallel(fn, &job, s->batch, s->threads, (double)rows_of(s) * (double)depth_of(s));
 }
 
 void lb_f32_forward(const lb_f32_shape *s, const float *x, const float *w, const float *bias,
