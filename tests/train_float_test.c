@@ -335,11 +335,79 @@ static int test_wide(void) {
   return check_shape(&sh);
 }
 
+/* relu, maxpool and the integer conversions at sizes where they are threaded: an 8-bit SR conv2d,
+ * relu, maxpool and a float dense layer, two SGD steps with 1 and 2 threads, bit for bit. */
+static int loops_run(unsigned threads, float *params, size_t *count, float *input_error) {
+  enum { B = 16, H = 32, W = 32, C = 3 };
+  lb_train_layer_desc layers[] = {
+      layer(LB_LAYER_RELU, 0, 0, 0, 0),        layer(LB_LAYER_CONV2D, 16, 3, 1, 1),
+      layer(LB_LAYER_RELU, 0, 0, 0, 0),        layer(LB_LAYER_MAXPOOL, 0, 0, 0, 0),
+      layer(LB_LAYER_FLATTEN, 0, 0, 0, 0),     layer(LB_LAYER_DENSE, 4, 0, 0, 0),
+      layer(LB_LAYER_SOFTMAX_XENT, 0, 0, 0, 0)};
+  int fl[LB_TENSOR_KINDS] = {6, 4, 12, 7};
+  for (int t = 0; t < LB_TENSOR_KINDS; t++) {
+    lb_number_format *f = &layers[1].format[t];
+    f->kind = LB_NUMBER_FIXED, f->fixed.wl = 8, f->fixed.fl = fl[t];
+    f->rounding = LB_ROUND_STOCHASTIC;
+  }
+  lb_train_model_desc desc;
+  memset(&desc, 0, sizeof desc);
+  desc.batch = B, desc.in_h = H, desc.in_w = W, desc.in_c = C, desc.layers = layers;
+  desc.layer_count = 7, desc.classes = 4, desc.seed = 11, desc.threads = threads;
+  lb_train_model *m = NULL;
+  lb_status s = lb_train_model_create(&desc, &m);
+  CHECK(s == LB_OK, "create: %s", lb_status_string(s));
+  if (s != LB_OK) {
+    return 1;
+  }
+  static float input[B * H * W * C];
+  uint8_t labels[B];
+  rng_state = 5;
+  for (int step = 0; step < 2; step++) {
+    for (size_t i = 0; i < sizeof input / sizeof input[0]; i++) {
+      input[i] = (float)(uniform() - 0.25); /* some negative, for the first relu */
+    }
+    for (int b = 0; b < B; b++) {
+      labels[b] = (uint8_t)((b * 3 + step) % 4);
+    }
+    s = lb_train_step(m, input, labels, NULL, NULL);
+    CHECK(s == LB_OK, "step %d: %s", step, lb_status_string(s));
+  }
+  size_t n, off = 0;
+  lb_train_layer_params(m, 1, params, &n);
+  off += n;
+  lb_train_layer_params(m, 5, params + off, &n);
+  *count = off + n;
+  float *e = lb_train_layer_error(m, 0, &n);
+  memcpy(input_error, e, n * sizeof(float));
+  lb_train_model_destroy(m);
+  return 0;
+}
+
+static int test_loops(void) {
+  static float pa[16 * 27 + 16 + 4 * 16 * 16 * 16 + 4], pb[sizeof pa / sizeof pa[0]];
+  static float ea[16 * 32 * 32 * 3], eb[sizeof ea / sizeof ea[0]];
+  size_t na = 0, nb = 0;
+  if (loops_run(1, pa, &na, ea) || loops_run(2, pb, &nb, eb)) {
+    return 1;
+  }
+  CHECK(na == sizeof pa / sizeof pa[0] && na == nb, "parameter counts %zu %zu", na, nb);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0, "weights differ between 1 and 2 threads");
+  CHECK(memcmp(ea, eb, sizeof ea) == 0, "input errors differ between 1 and 2 threads");
+  size_t nonzero = 0;
+  for (size_t i = 0; i < sizeof ea / sizeof ea[0]; i++) {
+    nonzero += ea[i] != 0.0f;
+  }
+  CHECK(nonzero > 0, "no input error reached the first layer");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*run)(void);
-  } parts[] = {{"deep", test_deep}, {"strided", test_strided}, {"wide", test_wide}};
+  } parts[] = {
+      {"deep", test_deep}, {"strided", test_strided}, {"wide", test_wide}, {"loops", test_loops}};
   int ran = 0;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     if (argc < 2 || strcmp(argv[1], parts[i].name) == 0) {
