@@ -1,48 +1,56 @@
-/* The engine's parallel loops (parallel.h): a pthread per part for the call's length. */
+/* The engine's parallel loops (parallel.h): a pthread per helper for the call's length, taking
+ * chunks from a shared counter, so that a thread the system delays holds up no fixed share. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "parallel.h"
 
 #define MAX_THREADS 64u
+/* Chunks per thread: enough for the others to absorb a thread the system runs late. */
+#define CHUNKS_PER_THREAD 8u
 /* Below this much work a call runs on the calling thread: a thread costs some 10 microseconds. */
 #define PARALLEL_WORK (1u << 18)
 
-typedef struct part_job {
+typedef struct chunk_job {
   lb_train_range_fn *fn;
   void *ctx;
-  size_t begin, end;
-} part_job;
+  size_t units, chunks;
+  atomic_size_t next;
+} chunk_job;
 
-static void *part_thread(void *arg) {
-  part_job *j = arg;
-  j->fn(j->ctx, j->begin, j->end);
-  return NULL;
+/* Chunk i is always [units * i / chunks, units * (i + 1) / chunks), whoever runs it. */
+static void *chunk_worker(void *arg) {
+  chunk_job *j = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&j->next, 1);
+    if (i >= j->chunks) {
+      return NULL;
+    }
+    j->fn(j->ctx, j->units * i / j->chunks, j->units * (i + 1) / j->chunks);
+  }
 }
 
 void lb_train_parallel(lb_train_range_fn *fn, void *ctx, size_t units, unsigned threads,
                        double work) {
-  size_t parts = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-  if (parts > units) {
-    parts = units;
+  size_t t = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  if (t > units) {
+    t = units;
   }
-  if (parts <= 1 || work < PARALLEL_WORK) {
+  if (t <= 1 || work < PARALLEL_WORK) {
     fn(ctx, 0, units);
     return;
   }
-  part_job jobs[MAX_THREADS];
+  chunk_job job;
+  job.fn = fn, job.ctx = ctx, job.units = units;
+  job.chunks = t * CHUNKS_PER_THREAD < units ? t * CHUNKS_PER_THREAD : units;
+  atomic_init(&job.next, 0);
   pthread_t ids[MAX_THREADS];
   int started[MAX_THREADS] = {0};
-  for (size_t i = 0; i < parts; i++) {
-    jobs[i] = (part_job){fn, ctx, units * i / parts, units * (i + 1) / parts};
+  for (size_t i = 1; i < t; i++) {
+    started[i] = pthread_create(&ids[i], NULL, chunk_worker, &job) == 0;
   }
-  for (size_t i = 1; i < parts; i++) {
-    started[i] = pthread_create(&ids[i], NULL, part_thread, &jobs[i]) == 0;
-    if (!started[i]) {
-      part_thread(&jobs[i]);
-    }
-  }
-  part_thread(&jobs[0]);
-  for (size_t i = 1; i < parts; i++) {
+  chunk_worker(&job); /* the caller works too, and alone finishes what no thread started */
+  for (size_t i = 1; i < t; i++) {
     if (started[i]) {
       pthread_join(ids[i], NULL);
     }
