@@ -1,7 +1,11 @@
-/* The engine's parallel loops (parallel.h): a pthread per helper for the call's length, taking
- * chunks from a shared counter, so that a thread the system delays holds up no fixed share. */
+/* The engine's parallel loops (parallel.h): detached helper threads take chunks from a shared
+ * counter with the caller, and the caller returns once every chunk is done, without waiting for a
+ * helper the system has not run yet (on a busy machine that wait is a time slice per call). The
+ * job lives on the heap until its last user lets go of it. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "parallel.h"
 
@@ -15,19 +19,32 @@ typedef struct chunk_job {
   lb_train_range_fn *fn;
   void *ctx;
   size_t units, chunks;
-  atomic_size_t next;
+  atomic_size_t next, done;
+  atomic_uint users; /* the caller and the helpers not yet finished */
 } chunk_job;
 
+static void release(chunk_job *j) {
+  if (atomic_fetch_sub(&j->users, 1) == 1) {
+    free(j);
+  }
+}
+
 /* Chunk i is always [units * i / chunks, units * (i + 1) / chunks), whoever runs it. */
-static void *chunk_worker(void *arg) {
-  chunk_job *j = arg;
+static void run_chunks(chunk_job *j) {
   for (;;) {
     size_t i = atomic_fetch_add(&j->next, 1);
     if (i >= j->chunks) {
-      return NULL;
+      return;
     }
     j->fn(j->ctx, j->units * i / j->chunks, j->units * (i + 1) / j->chunks);
+    atomic_fetch_add(&j->done, 1);
   }
+}
+
+static void *helper(void *arg) {
+  run_chunks(arg);
+  release(arg);
+  return NULL;
 }
 
 void lb_train_parallel(lb_train_range_fn *fn, void *ctx, size_t units, unsigned threads,
@@ -36,23 +53,33 @@ void lb_train_parallel(lb_train_range_fn *fn, void *ctx, size_t units, unsigned 
   if (t > units) {
     t = units;
   }
-  if (t <= 1 || work < PARALLEL_WORK) {
+  chunk_job *job = t > 1 && work >= PARALLEL_WORK ? malloc(sizeof *job) : NULL;
+  if (!job) {
     fn(ctx, 0, units);
     return;
   }
-  chunk_job job;
-  job.fn = fn, job.ctx = ctx, job.units = units;
-  job.chunks = t * CHUNKS_PER_THREAD < units ? t * CHUNKS_PER_THREAD : units;
-  atomic_init(&job.next, 0);
-  pthread_t ids[MAX_THREADS];
-  int started[MAX_THREADS] = {0};
-  for (size_t i = 1; i < t; i++) {
-    started[i] = pthread_create(&ids[i], NULL, chunk_worker, &job) == 0;
-  }
-  chunk_worker(&job); /* the caller works too, and alone finishes what no thread started */
-  for (size_t i = 1; i < t; i++) {
-    if (started[i]) {
-      pthread_join(ids[i], NULL);
+  job->fn = fn, job->ctx = ctx, job->units = units;
+  job->chunks = t * CHUNKS_PER_THREAD < units ? t * CHUNKS_PER_THREAD : units;
+  atomic_init(&job->next, 0);
+  atomic_init(&job->done, 0);
+  atomic_init(&job->users, 1);
+  pthread_attr_t attr;
+  int detached = pthread_attr_init(&attr) == 0;
+  if (detached && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0) {
+    for (size_t i = 1; i < t; i++) {
+      pthread_t id;
+      atomic_fetch_add(&job->users, 1);
+      if (pthread_create(&id, &attr, helper, job) != 0) {
+        atomic_fetch_sub(&job->users, 1); /* the caller does its chunks */
+      }
     }
   }
+  if (detached) {
+    pthread_attr_destroy(&attr);
+  }
+  run_chunks(job);
+  while (atomic_load(&job->done) < job->chunks) {
+    sched_yield(); /* a helper is inside a chunk */
+  }
+  release(job);
 }
