@@ -90,27 +90,29 @@ typedef struct gemm_job {
   int accumulate;
 } gemm_job;
 
-/* Rows m0..m1 of C, block by block of the sum. */
-static void gemm_rows(const gemm_job *j, size_t m0, size_t m1) {
+/* Rows m0..m1 and column panels p0..p1 of C, block by block of the sum. */
+static void gemm_block(const gemm_job *j, size_t m0, size_t m1, size_t p0, size_t p1) {
   float pack[KC * MAX_NR];
+  size_t nr_max = j->v.nr, n_begin = min_size(j->n, p0 * nr_max),
+         n_end = min_size(j->n, p1 * nr_max);
   if (j->k == 0 && !j->accumulate) {
     for (size_t m = m0; m < m1; m++) {
-      memset(j->c + m * j->ldc, 0, j->n * sizeof(float));
+      memset(j->c + m * j->ldc + n_begin, 0, (n_end - n_begin) * sizeof(float));
     }
   }
   for (size_t k0 = 0; k0 < j->k; k0 += KC) {
     size_t kc = min_size(KC, j->k - k0);
     int load = j->accumulate || k0 > 0;
-    for (size_t n0 = 0; n0 < j->n; n0 += j->v.nr) {
-      size_t nr = min_size(j->v.nr, j->n - n0);
+    for (size_t n0 = n_begin; n0 < n_end; n0 += nr_max) {
+      size_t nr = min_size(nr_max, j->n - n0);
       const float *b = j->b + k0 * j->ldb + n0;
       size_t ldb = j->ldb;
-      if (nr < j->v.nr) { /* the last, short panel: zero-padded to the tile's width */
+      if (nr < nr_max) { /* the last, short panel: zero-padded to the tile's width */
         for (size_t p = 0; p < kc; p++) {
-          memcpy(pack + p * j->v.nr, b + p * j->ldb, nr * sizeof(float));
-          memset(pack + p * j->v.nr + nr, 0, (j->v.nr - nr) * sizeof(float));
+          memcpy(pack + p * nr_max, b + p * j->ldb, nr * sizeof(float));
+          memset(pack + p * nr_max + nr, 0, (nr_max - nr) * sizeof(float));
         }
-        b = pack, ldb = j->v.nr;
+        b = pack, ldb = nr_max;
       }
       for (size_t m = m0; m < m1; m += j->v.mr) {
         j->v.tile(kc, j->a + m * j->lda + k0, j->lda, b, ldb, j->c + m * j->ldc + n0, j->ldc,
@@ -120,17 +122,31 @@ static void gemm_rows(const gemm_job *j, size_t m0, size_t m1) {
   }
 }
 
-/* Whole row tiles per part: each element of C belongs to one part, summed as on one thread. */
+static size_t panels_of(const gemm_job *j) { return (j->n + j->v.nr - 1) / j->v.nr; }
+
+/* Whole row tiles per chunk: each element of C belongs to one chunk, summed as on one thread. */
 static void gemm_tiles(void *ctx, size_t t0, size_t t1) {
   const gemm_job *j = ctx;
-  gemm_rows(j, min_size(j->m, t0 * j->v.mr), min_size(j->m, t1 * j->v.mr));
+  gemm_block(j, min_size(j->m, t0 * j->v.mr), min_size(j->m, t1 * j->v.mr), 0, panels_of(j));
+}
+
+/* Whole column panels per chunk, for products with few row tiles and a long sum (the weight
+ * gradients): the threads then share the reads of A, not of the larger B. */
+static void gemm_panels(void *ctx, size_t p0, size_t p1) {
+  const gemm_job *j = ctx;
+  gemm_block(j, 0, j->m, p0, p1);
 }
 
 void lb_f32_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
                  size_t ldb, float *c, size_t ldc, int accumulate, unsigned threads) {
   gemm_job job = {pick_variant(), m, n, k, a, b, lda, ldb, ldc, c, accumulate};
-  size_t tiles = (m + job.v.mr - 1) / job.v.mr;
-  lb_train_parallel(gemm_tiles, &job, tiles, threads, (double)m * (double)n * (double)k);
+  size_t tiles = (m + job.v.mr - 1) / job.v.mr, panels = panels_of(&job);
+  double work = (double)m * (double)n * (double)k;
+  if (tiles < 8 * (size_t)threads && panels > tiles) {
+    lb_train_parallel(gemm_panels, &job, panels, threads, work);
+  } else {
+    lb_train_parallel(gemm_tiles, &job, tiles, threads, work);
+  }
 }
 
 /* out[c][r] = in[r][c] for rows x cols. */
