@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "float_layers.h"
+#include "layer_loops.h"
 #include "lowbit/backward.h"
 #include "lowbit/operators.h"
 #include "lowbit/train.h"
 #include "train_math.h"
 
 #define ALIGN 64u
+/* Channels the bias loops handle at once: one pass over the rows per block of them. */
+#define BIAS_BLOCK 64u
 
 /* Streams of a layer per step; the optimizer gets 16..23 (weights) and 24..31 (bias). */
 enum {
@@ -43,7 +47,9 @@ typedef struct layer {
   int gw_source, gw_fl;
   float *out, *err;
   void *xq;           /* integer layers: activation codes */
+  double *bias_value; /* integer layers: the bias codes' values, for the forward conversion */
   float *xsim, *wsim; /* float layers with a non-float format: the rounded input and weights */
+  float *cols;        /* float conv2d: the input's columns, from the forward pass to the backward */
   uint32_t *argmax;   /* maxpool */
   lb_conv2d *conv;
   lb_dense *dense;
@@ -63,6 +69,7 @@ struct lb_train_model {
   size_t arena_bytes;
   void *scratch; /* the largest per-call scratch */
   void *scratch2;
+  float *f32_work; /* the float layers' workspace (float_layers.h) */
   const float *input;
   const uint8_t *labels;
   uint64_t step;
@@ -88,11 +95,6 @@ static unsigned code_bytes(unsigned wl) { return wl <= 8 ? 1u : 2u; }
 
 static int32_t code_at(const void *codes, unsigned bytes, size_t i) {
   return bytes == 1 ? ((const int8_t *)codes)[i] : ((const int16_t *)codes)[i];
-}
-
-static double sum_at(const void *sums, lb_out_type type, size_t i) {
-  return type == LB_OUT_INT32 ? (double)((const int32_t *)sums)[i]
-                              : (double)((const int64_t *)sums)[i];
 }
 
 unsigned lb_number_format_bits(const lb_number_format *f) {
@@ -268,9 +270,20 @@ static void *carve(carver *c, size_t bytes) {
 
 static lb_train_param param_of(lb_train_model *m, size_t i, unsigned index);
 
+static lb_f32_shape f32_shape(const lb_train_model *m, const layer *l) {
+  lb_f32_shape s = {m->desc.batch, l->in_h, l->in_w, l->in_c, l->out_h,       l->out_w,
+                    l->out_c,      0,       0,       0,       m->desc.threads};
+  if (l->d->kind == LB_LAYER_CONV2D) {
+    s.kernel = l->d->kernel, s.stride = l->d->stride, s.pad = l->d->pad;
+  } else {
+    s.in_c = l->k;
+  }
+  return s;
+}
+
 /* Assigns every buffer; with a NULL base only sizes the arena. */
 static void layout(lb_train_model *m, carver *c) {
-  size_t batch = m->desc.batch, scratch = 0, scratch2 = 0;
+  size_t batch = m->desc.batch, scratch = 0, scratch2 = 0, f32_work = 0;
   for (size_t i = 0; i < m->count; i++) {
     layer *l = &m->layers[i];
     size_t in = batch * l->in_count, out = batch * l->out_count;
@@ -296,6 +309,7 @@ static void layout(lb_train_model *m, carver *c) {
       l->wfwd = carve(c, l->wcount * l->wbytes);
       l->xq = carve(c, in * l->wbytes);
       l->gw_sums = carve(c, l->wcount * sizeof(int64_t));
+      l->bias_value = carve(c, l->bcount * sizeof(double));
       size_t need = 8 * biggest; /* forward and dX sums, widened codes, error codes */
       if (scratch < need) {
         scratch = need;
@@ -313,6 +327,12 @@ static void layout(lb_train_model *m, carver *c) {
       if (scratch < out * sizeof(float)) {
         scratch = out * sizeof(float); /* the rounded error */
       }
+      lb_f32_shape shape = f32_shape(m, l);
+      l->cols = carve(c, lb_f32_cols_floats(&shape) * sizeof(float));
+      size_t work = lb_f32_work_floats(&shape);
+      if (f32_work < work) {
+        f32_work = work;
+      }
     }
     for (unsigned index = 0; index < 2; index++) {
       lb_train_param p = param_of(m, i, index);
@@ -327,6 +347,7 @@ static void layout(lb_train_model *m, carver *c) {
   }
   m->scratch = carve(c, scratch);
   m->scratch2 = carve(c, scratch2);
+  m->f32_work = carve(c, f32_work * sizeof(float));
 }
 
 static lb_train_param param_of(lb_train_model *m, size_t i, unsigned index) {
@@ -450,124 +471,6 @@ static lb_status prepare_weights(lb_train_model *m, size_t i, unsigned bits) {
   return s;
 }
 
-/* ---- float loops (the reference path) ---- */
-
-static void conv_forward_f32(const layer *l, size_t batch, const float *x, const float *w,
-                             const float *bias, float *y) {
-  const lb_train_layer_desc *d = l->d;
-  for (size_t b = 0; b < batch; b++) {
-    for (size_t oy = 0; oy < l->out_h; oy++) {
-      for (size_t ox = 0; ox < l->out_w; ox++) {
-        float *yo = y + ((b * l->out_h + oy) * l->out_w + ox) * l->out_c;
-        for (size_t oc = 0; oc < l->out_c; oc++) {
-          double acc = bias[oc];
-          for (unsigned ky = 0; ky < d->kernel; ky++) {
-            long iy = (long)(oy * d->stride + ky) - (long)d->pad;
-            if (iy < 0 || iy >= (long)l->in_h) {
-              continue;
-            }
-            for (unsigned kx = 0; kx < d->kernel; kx++) {
-              long ix = (long)(ox * d->stride + kx) - (long)d->pad;
-              if (ix < 0 || ix >= (long)l->in_w) {
-                continue;
-              }
-              const float *xi = x + ((b * l->in_h + (size_t)iy) * l->in_w + (size_t)ix) * l->in_c;
-              const float *wi = w + ((oc * d->kernel + ky) * d->kernel + kx) * l->in_c;
-              for (size_t c = 0; c < l->in_c; c++) {
-                double p = (double)xi[c] * wi[c];
-                acc += p;
-              }
-            }
-          }
-          yo[oc] = (float)acc;
-        }
-      }
-    }
-  }
-}
-
-/* dx (when not NULL) and dw from dy; both are overwritten. */
-static void conv_backward_f32(const layer *l, size_t batch, const float *x, const float *w,
-                              const float *dy, float *dx, float *dw) {
-  const lb_train_layer_desc *d = l->d;
-  if (dx) {
-    memset(dx, 0, batch * l->in_count * sizeof(float));
-  }
-  memset(dw, 0, l->wcount * sizeof(float));
-  for (size_t b = 0; b < batch; b++) {
-    for (size_t oy = 0; oy < l->out_h; oy++) {
-      for (size_t ox = 0; ox < l->out_w; ox++) {
-        const float *g = dy + ((b * l->out_h + oy) * l->out_w + ox) * l->out_c;
-        for (unsigned ky = 0; ky < d->kernel; ky++) {
-          long iy = (long)(oy * d->stride + ky) - (long)d->pad;
-          if (iy < 0 || iy >= (long)l->in_h) {
-            continue;
-          }
-          for (unsigned kx = 0; kx < d->kernel; kx++) {
-            long ix = (long)(ox * d->stride + kx) - (long)d->pad;
-            if (ix < 0 || ix >= (long)l->in_w) {
-              continue;
-            }
-            size_t at = ((b * l->in_h + (size_t)iy) * l->in_w + (size_t)ix) * l->in_c;
-            for (size_t oc = 0; oc < l->out_c; oc++) {
-              size_t wat = ((oc * d->kernel + ky) * d->kernel + kx) * l->in_c;
-              for (size_t c = 0; c < l->in_c; c++) {
-                float p = g[oc] * x[at + c];
-                dw[wat + c] += p;
-                if (dx) {
-                  float q = g[oc] * w[wat + c];
-                  dx[at + c] += q;
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-static void dense_forward_f32(const layer *l, size_t batch, const float *x, const float *w,
-                              const float *bias, float *y) {
-  for (size_t b = 0; b < batch; b++) {
-    for (size_t o = 0; o < l->out_c; o++) {
-      double acc = bias[o];
-      for (size_t k = 0; k < l->k; k++) {
-        double p = (double)x[b * l->k + k] * w[o * l->k + k];
-        acc += p;
-      }
-      y[b * l->out_c + o] = (float)acc;
-    }
-  }
-}
-
-static void dense_backward_f32(const layer *l, size_t batch, const float *x, const float *w,
-                               const float *dy, float *dx, float *dw) {
-  for (size_t o = 0; o < l->out_c; o++) {
-    for (size_t k = 0; k < l->k; k++) {
-      double acc = 0;
-      for (size_t b = 0; b < batch; b++) {
-        double p = (double)dy[b * l->out_c + o] * x[b * l->k + k];
-        acc += p;
-      }
-      dw[o * l->k + k] = (float)acc;
-    }
-  }
-  if (!dx) {
-    return;
-  }
-  for (size_t b = 0; b < batch; b++) {
-    for (size_t k = 0; k < l->k; k++) {
-      double acc = 0;
-      for (size_t o = 0; o < l->out_c; o++) {
-        double p = (double)dy[b * l->out_c + o] * w[o * l->k + k];
-        acc += p;
-      }
-      dx[b * l->k + k] = (float)acc;
-    }
-  }
-}
-
 /* ---- forward ---- */
 
 static const float *layer_input(const lb_train_model *m, size_t i) {
@@ -603,15 +506,13 @@ static lb_status forward_param(lb_train_model *m, size_t i) {
     if (s != LB_OK) {
       return s;
     }
-    double scale = lb_train_pow2(-(fa.fl + l->wfwd_fl));
     double bstep = lb_train_pow2(-d->format[LB_TENSOR_WEIGHTS].fixed.fl);
-    size_t n = batch * l->out_count;
-    for (size_t j = 0; j < n; j++) {
-      size_t oc = j % l->out_c;
-      double v = sum_at(m->scratch, l->fwd_type, j) * scale;
-      double bias = code_at(l->bq, l->wbytes, oc) * bstep;
-      l->out[j] = (float)(v + bias);
+    for (size_t oc = 0; oc < l->out_c; oc++) {
+      l->bias_value[oc] = code_at(l->bq, l->wbytes, oc) * bstep;
     }
+    lb_train_sums_to_output(m->scratch, l->fwd_type, batch * l->out_count / l->out_c, l->out_c,
+                            lb_train_pow2(-(fa.fl + l->wfwd_fl)), l->bias_value, l->out,
+                            m->desc.threads);
     return LB_OK;
   }
   const float *xs = x, *ws = l->w;
@@ -633,11 +534,8 @@ static lb_status forward_param(lb_train_model *m, size_t i) {
     }
     ws = l->wsim;
   }
-  if (d->kind == LB_LAYER_CONV2D) {
-    conv_forward_f32(l, batch, xs, ws, l->b, l->out);
-  } else {
-    dense_forward_f32(l, batch, xs, ws, l->b, l->out);
-  }
+  lb_f32_shape shape = f32_shape(m, l);
+  lb_f32_forward(&shape, xs, ws, l->b, l->out, l->cols, m->f32_work);
   return LB_OK;
 }
 
@@ -675,6 +573,11 @@ static void forward_softmax(lb_train_model *m, size_t i, float *loss, size_t *co
   }
 }
 
+static lb_train_pool_shape pool_shape(const lb_train_model *m, const layer *l) {
+  lb_train_pool_shape s = {m->desc.batch, l->in_h, l->in_w, l->in_c, l->out_h, l->out_w};
+  return s;
+}
+
 static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
   size_t batch = m->desc.batch;
   for (size_t i = 0; i < m->count; i++) {
@@ -690,28 +593,12 @@ static lb_status forward(lb_train_model *m, float *loss, size_t *correct) {
       }
       break;
     }
-    case LB_LAYER_RELU:
-      for (size_t j = 0; j < n; j++) {
-        l->out[j] = x[j] > 0.0f ? x[j] : 0.0f;
-      }
+    case LB_LAYER_RELU: lb_train_relu_forward(x, l->out, n, m->desc.threads); break;
+    case LB_LAYER_MAXPOOL: {
+      lb_train_pool_shape ps = pool_shape(m, l);
+      lb_train_maxpool_forward(&ps, x, l->out, l->argmax, m->desc.threads);
       break;
-    case LB_LAYER_MAXPOOL:
-      for (size_t j = 0; j < n; j++) {
-        size_t c = j % l->out_c, ox = j / l->out_c % l->out_w,
-               oy = j / l->out_c / l->out_w % l->out_h;
-        size_t b = j / l->out_count;
-        size_t best = 0;
-        float v = 0;
-        for (unsigned t = 0; t < 4; t++) {
-          size_t at = ((b * l->in_h + 2 * oy + t / 2) * l->in_w + 2 * ox + t % 2) * l->in_c + c;
-          if (t == 0 || x[at] > v) {
-            v = x[at], best = at;
-          }
-        }
-        l->out[j] = v;
-        l->argmax[j] = (uint32_t)best;
-      }
-      break;
+    }
     case LB_LAYER_FLATTEN: memcpy(l->out, x, n * sizeof(float)); break;
     case LB_LAYER_SOFTMAX_XENT: forward_softmax(m, i, loss, correct); break;
     }
@@ -744,6 +631,50 @@ static void note_overflow(lb_train_model *m, const lb_number_format *f, size_t n
   }
 }
 
+/* gb[oc] = the sum over the rows of dy[row][oc], each in row order in double. */
+static void bias_gradient_f32(layer *l, size_t rows, const float *dy) {
+  size_t n = l->out_c;
+  for (size_t o0 = 0; o0 < n; o0 += BIAS_BLOCK) {
+    size_t width = n - o0 < BIAS_BLOCK ? n - o0 : BIAS_BLOCK;
+    double sum[BIAS_BLOCK] = {0};
+    for (size_t r = 0; r < rows; r++) {
+      const float *g = dy + r * n + o0;
+      for (size_t o = 0; o < width; o++) {
+        sum[o] += g[o];
+      }
+    }
+    for (size_t o = 0; o < width; o++) {
+      l->gb[o0 + o] = (float)sum[o];
+    }
+  }
+}
+
+/* gb[oc] = (the exact sum of the error codes of channel oc) * estep. */
+static void bias_gradient_codes(layer *l, size_t rows, const void *eq, double estep) {
+  size_t n = l->out_c;
+  for (size_t o0 = 0; o0 < n; o0 += BIAS_BLOCK) {
+    size_t width = n - o0 < BIAS_BLOCK ? n - o0 : BIAS_BLOCK;
+    int64_t sum[BIAS_BLOCK] = {0};
+    for (size_t r = 0; r < rows; r++) {
+      size_t at = r * n + o0;
+      if (l->ebytes == 1) {
+        const int8_t *g = (const int8_t *)eq + at;
+        for (size_t o = 0; o < width; o++) {
+          sum[o] += g[o];
+        }
+      } else {
+        const int16_t *g = (const int16_t *)eq + at;
+        for (size_t o = 0; o < width; o++) {
+          sum[o] += g[o];
+        }
+      }
+    }
+    for (size_t o = 0; o < width; o++) {
+      l->gb[o0 + o] = (float)((double)sum[o] * estep);
+    }
+  }
+}
+
 static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
   layer *l = &m->layers[i];
   const lb_train_layer_desc *d = l->d;
@@ -758,14 +689,7 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
     if (s != LB_OK) {
       return s;
     }
-    double estep = lb_train_pow2(-ef->fixed.fl);
-    for (size_t oc = 0; oc < l->out_c; oc++) {
-      int64_t sum = 0;
-      for (size_t j = oc; j < out; j += l->out_c) {
-        sum += code_at(eq, l->ebytes, j);
-      }
-      l->gb[oc] = (float)((double)sum * estep);
-    }
+    bias_gradient_codes(l, out / l->out_c, eq, lb_train_pow2(-ef->fixed.fl));
     s = l->convb ? lb_conv2d_backward_weights(l->convb, eq, l->xq, l->gw_sums)
                  : lb_dense_backward_weights(l->denseb, eq, l->xq, l->gw_sums);
     if (s != LB_OK) {
@@ -804,10 +728,8 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
       if (s != LB_OK) {
         return s;
       }
-      double scale = lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl));
-      for (size_t j = 0; j < batch * l->in_count; j++) {
-        dx[j] = (float)(sum_at(m->scratch, l->dx_type, j) * scale);
-      }
+      lb_train_sums_to_float(m->scratch, l->dx_type, batch * l->in_count,
+                             lb_train_pow2(-(ef->fixed.fl + l->wfwd_fl)), dx, m->desc.threads);
     }
     return LB_OK;
   }
@@ -822,20 +744,12 @@ static lb_status backward_param(lb_train_model *m, size_t i, float *dx) {
     }
     dy = m->scratch;
   }
-  for (size_t oc = 0; oc < l->out_c; oc++) {
-    double sum = 0;
-    for (size_t j = oc; j < out; j += l->out_c) {
-      sum += dy[j];
-    }
-    l->gb[oc] = (float)sum;
-  }
-  const float *x = l->xsim ? l->xsim : layer_input(m, i);
+  bias_gradient_f32(l, out / l->out_c, dy);
+  /* the product's input as the forward pass left it: conv2d's columns, dense's (rounded) input */
+  const float *a = l->cols ? l->cols : l->xsim ? l->xsim : layer_input(m, i);
   const float *w = l->wsim ? l->wsim : l->w;
-  if (d->kind == LB_LAYER_CONV2D) {
-    conv_backward_f32(l, batch, x, w, dy, dx, l->gw);
-  } else {
-    dense_backward_f32(l, batch, x, w, dy, dx, l->gw);
-  }
+  lb_f32_shape shape = f32_shape(m, l);
+  lb_f32_backward(&shape, a, w, dy, dx, l->gw, m->f32_work);
   const lb_number_format *gf = &d->format[LB_TENSOR_GRADIENTS];
   note_overflow(m, gf, l->wcount, l->gw);
   if (gf->kind != LB_NUMBER_FLOAT) {
@@ -857,18 +771,13 @@ lb_status lb_train_layer_backward(lb_train_model *model, size_t i, int input_err
   case LB_LAYER_DENSE: return backward_param(model, i, dx);
   case LB_LAYER_RELU:
     if (dx) {
-      const float *x = layer_input(model, i);
-      for (size_t j = 0; j < n; j++) {
-        dx[j] = x[j] > 0.0f ? l->err[j] : 0.0f;
-      }
+      lb_train_relu_backward(layer_input(model, i), l->err, dx, n, model->desc.threads);
     }
     return LB_OK;
   case LB_LAYER_MAXPOOL:
     if (dx) {
-      memset(dx, 0, model->desc.batch * l->in_count * sizeof(float));
-      for (size_t j = 0; j < n; j++) {
-        dx[l->argmax[j]] += l->err[j];
-      }
+      lb_train_pool_shape ps = pool_shape(model, l);
+      lb_train_maxpool_backward(&ps, l->err, l->argmax, dx, model->desc.threads);
     }
     return LB_OK;
   case LB_LAYER_FLATTEN:
