@@ -5,19 +5,23 @@
 # order they ran, become one straight-line stream that llvm-mca schedules on the CPU's model.
 # Loops, packing, edges and the calls' epilogues all count; branches cost what the model says of
 # a taken branch, and every load is assumed to hit L1 (llvm-mca has no cache model).
-# Usage: scripts/mca-trace.sh [--cpu CPU] [--keep DIR] FUNCTIONS PROGRAM [ARGS...]
+# Usage: scripts/mca-trace.sh [--cpu CPU] [--region BEGIN,END] [--keep DIR] FUNCTIONS PROGRAM [ARGS...]
 #   FUNCTIONS  comma-separated symbol patterns (awk regular expressions, anchored), e.g.
 #              'lb_pack_bitplanes_4r_k128__neon,memcpy.*'
+#   --region   count only what runs after the program enters function BEGIN and before it enters
+#              END (markers around the call to model, e.g. bench/mca/layer.c's)
 # Prints, per pattern group and in all: instructions executed and modelled cycles.
 set -euo pipefail
 cpu=cortex-a53
 # The CPU QEMU emulates: glibc then picks the string functions that CPU would run.
 qemu_cpu=cortex-a53
 keep=""
+region=","
 while [ $# -gt 0 ]; do
   case "$1" in
   --cpu) cpu="$2"; qemu_cpu="$2"; shift 2 ;;
   --keep) keep="$2"; shift 2 ;;
+  --region) region="$2"; shift 2 ;;
   -*) echo "mca-trace: unknown option '$1'" >&2; exit 2 ;;
   *) break ;;
   esac
@@ -61,13 +65,19 @@ llvm-objdump -d --no-show-raw-insn --triple=aarch64-linux-gnu "$program" | awk '
   }' >"$work/insns"
 
 # The executed stream: each block executed inside a range, as the addresses of its instructions.
-awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" '
+awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" -v region="$region" '
   function hex(s,   i, c, v) { v = 0; s = tolower(s); sub(/^0x/, "", s); for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)); v = v * 16 + c - 1 }; return v }
   BEGIN {
     while ((getline l < ranges) > 0) { split(l, fld, " "); n++; lo[n] = fld[1]; hi[n] = fld[2]; nm[n] = fld[3] }
     while ((getline l < insns) > 0) { t = index(l, "\t"); text[substr(l, 1, t - 1) + 0] = substr(l, t + 1) }
+    split(region, marks, ",")
+    inside = marks[1] == ""
   }
-  function owner(a,   i) { for (i = 1; i <= n; i++) if (a >= lo[i] && a < hi[i]) return i; return 0 }
+  function owner(a,   i) {
+    if (a in owners) return owners[a]
+    for (i = 1; i <= n; i++) if (a >= lo[i] && a < hi[i]) return owners[a] = i
+    return owners[a] = 0
+  }
   /^IN:/ { inblock = 1; first = -1; next }
   inblock && /^0x[0-9a-f]+:/ {
     a = hex(substr($1, 1, length($1) - 1))
@@ -79,6 +89,10 @@ awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" '
   /^Trace / {
     s = $0; sub(/^[^[]*\[[0-9a-f]+\//, "", s); sub(/\/.*/, "", s)
     pc = hex(s)
+    name = $NF
+    if (marks[1] != "" && name == marks[1]) inside = 1
+    if (marks[2] != "" && name == marks[2]) inside = 0
+    if (!inside) next
     o = owner(pc)
     if (!o || !(pc in count)) next
     for (j = 0; j < count[pc]; j++) {
