@@ -117,9 +117,10 @@ static char *cpu_of(const data_file *file, const data_line *line, const char **c
     }
   }
   if (!plain) {
-    return lb_gen_error_at(file->path, line->number,
-                           "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'",
-                           *cpu, MAX_CPU_NAME);
+    return lb_gen_error_at(
+        file->path, line->number,
+        "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'", *cpu,
+        MAX_CPU_NAME);
   }
   return NULL;
 }
@@ -233,8 +234,8 @@ static char *load_tuning(const data_file *file, tuning_row **out) {
   }
   for (size_t k = 0; k < KEYS; k++) {
     if (!fallback->given[k]) {
-      return lb_gen_error_at(file->path, fallback->line, "cpu=" DEFAULT_CPU " must give %s=",
-                             key_names[k]);
+      return lb_gen_error_at(file->path, fallback->line,
+                             "cpu=" DEFAULT_CPU " must give %s=", key_names[k]);
     }
   }
   for (size_t i = 0; i < file->count; i++) {
@@ -286,8 +287,8 @@ static char *load_crossover(const data_file *file, const lb_gen_target *target,
                              MAX_PAIRS);
     }
     if (!lb_gen_strings_contains(&target->isas, row->isa)) {
-      return lb_gen_error_at(file->path, line->number, "isa=%s: not an isa of target %s",
-                             row->isa, target->name);
+      return lb_gen_error_at(file->path, line->number, "isa=%s: not an isa of target %s", row->isa,
+                             target->name);
     }
     for (size_t j = 0; j < i; j++) {
       if (strcmp(rows[j].cpu, row->cpu) == 0 && strcmp(rows[j].isa, row->isa) == 0) {

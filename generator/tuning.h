@@ -11,8 +11,8 @@
 
 /* A data file's text (length bytes) and the path its errors name. */
 typedef struct lb_gen_text_file {
-  char *path;
-  char *text;
+  const char *path;
+  const char *text;
   size_t length;
 } lb_gen_text_file;
 

@@ -34,7 +34,8 @@ char *lb_gen_check_text(const char *path, const char *text, size_t length);
 void *lb_gen_alloc(size_t size);
 void *lb_gen_realloc(void *pointer, size_t size);
 void lb_gen_free(void *pointer);
-/* Releases every tracked allocation, as the end of the program does (a fuzzer, after each input). */
+/* Releases every tracked allocation, as the end of the program does (a fuzzer, after each input).
+ */
 void lb_gen_free_all(void);
 char *lb_gen_strdup(const char *text);
 char *lb_gen_strndup(const char *text, size_t length);
