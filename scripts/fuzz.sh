@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh [--seconds N | --runs N] [fuzzer...]
 #
 # fuzzers: spec target tuning idx checkpoint config (default: all), 60 seconds each by default.
-# The build folder is build/fuzz (LOWBIT_FUZZ_BUILD overrides it); what libFuzzer finds stays in
+# The build folder is build/fuzz, configured as the host-asan preset (LOWBIT_FUZZ_BUILD names
+# another); what libFuzzer finds stays in
 # its tests/fuzz/corpus/<fuzzer>, crash inputs in tests/fuzz/crash/. Reproduce one with
 #   build/fuzz/tests/fuzz/lowbit-fuzz-<fuzzer> <crash file>
 set -euo pipefail
@@ -31,9 +32,8 @@ done
 [[ ${#fuzzers[@]} -gt 0 ]] || fuzzers=("${all[@]}")
 
 build="${LOWBIT_FUZZ_BUILD:-build/fuzz}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-  -DCMAKE_CXX_COMPILER=clang++ -DLOWBIT_FUZZ=ON -DLOWBIT_SANITIZE=ON -DLOWBIT_BENCH=OFF \
-  -DLOWBIT_CROSS_TARGETS= >/dev/null
+# The host-asan configuration, which builds the fuzzers, in a folder of its own.
+cmake --preset host-asan -B "$build" -DLOWBIT_FUZZ=ON >/dev/null
 dir="$build/tests/fuzz"
 if [[ ! -f "$dir/CTestTestfile.cmake" ]] || ! grep -q fuzz "$dir/CTestTestfile.cmake"; then
   echo "fuzz.sh: error: this compiler cannot build libFuzzer harnesses (-fsanitize=fuzzer)" >&2

@@ -113,6 +113,7 @@ elseif(PART STREQUAL "threads")
   expect_same(t1.ckpt t2.ckpt "fixed8-sr: 1 against 2 threads")
   expect_same(f1.ckpt f2.ckpt "float: 1 against 2 threads")
 elseif(PART STREQUAL "config")
+  string(REPEAT " stride=1" 31 long_tail)
   set(cases
       "unknown key|epochs = 2\nbatchsize = 3\n|bad.cfg:2: unknown key 'batchsize'"
       "bad number|# comment\n\nlr = 0.05x\n|bad.cfg:3: lr: '0.05x' is not a number"
@@ -122,6 +123,7 @@ elseif(PART STREQUAL "config")
       "bad layer setting|layer conv2d 8 size=3\n|bad.cfg:1: conv2d has no setting 'size'"
       "no value|seed =\n|bad.cfg:1: seed has no value"
       "not a line|hello\n|bad.cfg:1: 'hello' is neither"
+      "long layer line|layer dense 10${long_tail}\n|bad.cfg:1: a layer line has at most 32 words, not 33"
       "last layer|layer conv2d 8\nlayer relu\nlayer dense 12\n|bad.cfg:3: the last layer must be dense 10"
       "conv after dense|layer dense 8\nlayer conv2d 8\nlayer dense 10\n|bad.cfg:2: conv2d after a flatten or dense")
   foreach(case IN LISTS cases)

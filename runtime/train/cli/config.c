@@ -396,13 +396,21 @@ int lbt_config_parse(lbt_config *c, const char *text, const char *name, char *er
     char *eq = strchr(s, '=');
     if (strncmp(s, "layer", 5) == 0 && (s[5] == ' ' || s[5] == '\t' || s[5] == '\0')) {
       char *word[32];
-      size_t words = 0;
+      size_t words = 0, beyond = 0;
       for (char *q = s + 5, *tok; (tok = next_token(&q, " \t")) != NULL;) {
         if (*tok && words < 32) {
           word[words++] = tok;
+        } else if (*tok) {
+          beyond++;
         }
       }
-      ok = parse_layer(c, word, words, line, problem, sizeof problem);
+      if (beyond) {
+        snprintf(problem, sizeof problem, "a layer line has at most 32 words, not %zu",
+                 words + beyond);
+        ok = 0;
+      } else {
+        ok = parse_layer(c, word, words, line, problem, sizeof problem);
+      }
     } else if (eq) {
       *eq = '\0';
       char *key = trim(s), *value = trim(eq + 1);
