@@ -5,7 +5,8 @@
 #
 #   scripts/fuzz.sh [--seconds N | --runs N] [fuzzer...]
 #
-# fuzzers: spec target tuning idx checkpoint config (default: all), 60 seconds each by default.
+# fuzzers: spec target tuning idx checkpoint config (default: all), 60 seconds each by default;
+# with both --seconds and --runs, each stops at the first limit it reaches.
 # The build folder is build/fuzz, configured as the host-asan preset (LOWBIT_FUZZ_BUILD names
 # another); what libFuzzer finds stays in
 # its tests/fuzz/corpus/<fuzzer>, crash inputs in tests/fuzz/crash/. Reproduce one with
@@ -13,12 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 all=(spec target tuning idx checkpoint config)
-limit=(-max_total_time=60)
+limit=()
 fuzzers=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --seconds) limit=(-max_total_time="${2:?--seconds needs a number}"); shift 2 ;;
-    --runs) limit=(-runs="${2:?--runs needs a number}"); shift 2 ;;
+    --seconds) limit+=(-max_total_time="${2:?--seconds needs a number}"); shift 2 ;;
+    --runs) limit+=(-runs="${2:?--runs needs a number}"); shift 2 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: error: unknown option $1 (--seconds N, --runs N)" >&2; exit 2 ;;
     *)
@@ -30,6 +31,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ ${#fuzzers[@]} -gt 0 ]] || fuzzers=("${all[@]}")
+[[ ${#limit[@]} -gt 0 ]] || limit=(-max_total_time=60)
 
 build="${LOWBIT_FUZZ_BUILD:-build/fuzz}"
 # The host-asan configuration, which builds the fuzzers, in a folder of its own.
