@@ -59,6 +59,23 @@ static void write_seed(const char *fuzzer, const char *name, const void *prefix,
   }
 }
 
+/* One seed per kernel line: inputs stay a line long, and each costs microseconds, where the whole
+ * spec (some hundred lines, each a kernel to check) costs milliseconds; libFuzzer's cross-over
+ * joins lines again. */
+static void split_lines(const char *fuzzer, const char *name, const char *text, size_t size) {
+  size_t count = 0;
+  for (const char *line = text; line < text + size;) {
+    const char *end = memchr(line, '\n', (size_t)(text + size - line));
+    size_t length = end ? (size_t)(end - line) + 1 : (size_t)(text + size - line);
+    if (line[0] != '#' && line[0] != '\n') {
+      char seed[256];
+      snprintf(seed, sizeof seed, "%s.%zu", name, ++count);
+      write_seed(fuzzer, seed, "", 0, line, length, "", 0);
+    }
+    line += length;
+  }
+}
+
 /* The files of <source>/<folder> whose names end in suffix, as seeds of fuzzer; a target's
  * `name =` line becomes the name its harness expects. */
 static void copy_files(const char *fuzzer, const char *folder, const char *suffix) {
@@ -79,7 +96,9 @@ static void copy_files(const char *fuzzer, const char *folder, const char *suffi
     size_t size;
     char *text = read_all(path, &size);
     char *name_line = strcmp(fuzzer, "target") == 0 ? strstr(text, "name =") : NULL;
-    if (name_line) {
+    if (strcmp(entry->d_name, "kernels.spec") == 0) {
+      split_lines(fuzzer, entry->d_name, text, size);
+    } else if (name_line) {
       size_t rest = strcspn(name_line, "\n");
       write_seed(fuzzer, entry->d_name, text, (size_t)(name_line - text), "name = fuzz", 11,
                  name_line + rest, size - (size_t)(name_line + rest - text));
