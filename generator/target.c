@@ -16,8 +16,9 @@ static char *strip(char *text) {
   return text;
 }
 
-static void set_key(lb_gen_target *target, const char *path, int line, const char *key,
-                    const char *value) {
+/* NULL, or the error of the line. */
+static char *set_key(lb_gen_target *target, const char *path, int line, const char *key,
+                     const char *value) {
   if (strcmp(key, "name") == 0) {
     target->name = lb_gen_strdup(value);
   } else if (strcmp(key, "triple") == 0) {
@@ -40,7 +41,7 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
     char *end;
     unsigned long count = strtoul(value, &end, 10);
     if (!*value || *end || count < 1 || count > 64) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "%s must be a register count in 1..64", key);
+      return lb_gen_error_at(path, line, "%s must be a register count in 1..64", key);
     }
     size_t index = target->vreg_isas.count;
     lb_gen_strings_push(&target->vreg_isas, key + 6);
@@ -51,17 +52,12 @@ static void set_key(lb_gen_target *target, const char *path, int line, const cha
   } else if (strcmp(key, "toolchain") == 0) {
     target->toolchain = lb_gen_strdup(value);
   } else {
-    lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "unknown key '%s' in target description", key);
+    return lb_gen_error_at(path, line, "unknown key '%s' in target description", key);
   }
+  return NULL;
 }
 
-lb_gen_target *lb_gen_target_load(const char *dir, const char *name) {
-  char *path = lb_gen_format("%s/%s.target", dir, name);
-  char *content = strchr(name, '/') ? NULL : lb_gen_read_file(path, NULL);
-  if (!content) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown target '%s' (no %s; see --list-targets)", name, path);
-  }
-  lb_gen_target *target = lb_gen_alloc(sizeof *target);
+static char *parse_lines(lb_gen_target *target, const char *path, char *content) {
   int line = 0;
   for (char *text = content; text;) {
     char *end = strchr(text, '\n');
@@ -77,27 +73,61 @@ lb_gen_target *lb_gen_target_load(const char *dir, const char *name) {
     if (*body) {
       char *equals = strchr(body, '=');
       if (!equals) {
-        lb_gen_fail_at(LB_GEN_EXIT_INPUT, path, line, "expected 'key = value'");
+        return lb_gen_error_at(path, line, "expected 'key = value'");
       }
       *equals = '\0';
-      set_key(target, path, line, strip(body), strip(equals + 1));
+      char *error = set_key(target, path, line, strip(body), strip(equals + 1));
+      if (error) {
+        return error;
+      }
     }
     text = end ? end + 1 : NULL;
   }
+  return NULL;
+}
+
+static char *check_keys(const lb_gen_target *target, const char *path, const char *name) {
   if (!target->name || strcmp(target->name, name) != 0) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'name' must be %s", path, name);
+    return lb_gen_error("%s: 'name' must be %s", path, name);
   }
   if (!target->triple || !*target->triple) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'triple' is missing", path);
+    return lb_gen_error("%s: 'triple' is missing", path);
   }
   if (target->cpus.count == 0) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'cpus' is missing", path);
+    return lb_gen_error("%s: 'cpus' is missing", path);
   }
   if (target->isas.count == 0) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'isas' is missing", path);
+    return lb_gen_error("%s: 'isas' is missing", path);
   }
   if (!target->arch || !*target->arch) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s: 'arch' is missing", path);
+    return lb_gen_error("%s: 'arch' is missing", path);
+  }
+  return NULL;
+}
+
+char *lb_gen_target_parse(const char *path, const char *name, const char *text, size_t length,
+                          lb_gen_target **target) {
+  *target = lb_gen_alloc(sizeof **target);
+  char *error = lb_gen_check_text(path, text, length);
+  if (!error) {
+    char *content = lb_gen_strndup(text, length);
+    error = parse_lines(*target, path, content);
+    lb_gen_free(content);
+  }
+  return error ? error : check_keys(*target, path, name);
+}
+
+lb_gen_target *lb_gen_target_load(const char *dir, const char *name) {
+  char *path = lb_gen_format("%s/%s.target", dir, name);
+  size_t length;
+  char *content = strchr(name, '/') ? NULL : lb_gen_read_file(path, &length);
+  if (!content) {
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "unknown target '%s' (no %s; see --list-targets)", name, path);
+  }
+  lb_gen_target *target;
+  char *error = lb_gen_target_parse(path, name, content, length, &target);
+  if (error) {
+    lb_gen_exit_with(LB_GEN_EXIT_INPUT, error);
   }
   lb_gen_free(content);
   lb_gen_free(path);

@@ -19,6 +19,10 @@ typedef struct lb_gen_target {
   char *toolchain;
 } lb_gen_target;
 
+/* Parses the text (length bytes) of path, the description of target name, into *target (always
+ * allocated); NULL, or the error (lb_gen_error_at) of the first bad line, byte or missing key. */
+char *lb_gen_target_parse(const char *path, const char *name, const char *text, size_t length,
+                          lb_gen_target **target);
 /* Reads <dir>/<name>.target; an unknown name or a malformed file ends the program (status 2). */
 lb_gen_target *lb_gen_target_load(const char *dir, const char *name);
 /* The flags of kernels of isa beyond the target's cflags (empty when none). */

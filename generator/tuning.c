@@ -56,66 +56,73 @@ typedef struct data_file {
   int end_line; /* where a missing line is reported */
 } data_file;
 
-static data_file read_data_file(const char *dir, const char *name, const char *suffix) {
-  data_file file = {lb_gen_format("%s/%s%s", dir, name, suffix), NULL, 0, 0};
-  char *content = lb_gen_read_file(file.path, NULL);
-  if (!content) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "cannot read %s (every target has one)", file.path);
+/* The lines of text (length bytes, read from path) into *file; NULL, or the error. */
+static char *parse_data_file(const char *path, const char *text, size_t length, data_file *file) {
+  *file = (data_file){lb_gen_strdup(path), NULL, 0, 0};
+  char *error = lb_gen_check_text(path, text, length);
+  if (error) {
+    return error;
   }
+  char *content = lb_gen_strndup(text, length);
   int number = 0;
-  for (char *text = content; text;) {
-    char *end = strchr(text, '\n');
+  for (char *at = content; at;) {
+    char *end = strchr(at, '\n');
     if (end) {
       *end = '\0';
     }
     number++;
-    char *cut = strpbrk(text, "#\r");
+    char *cut = strpbrk(at, "#\r");
     if (cut) {
       *cut = '\0';
     }
     lb_gen_strings words = {0};
-    lb_gen_strings_split(&words, text);
+    lb_gen_strings_split(&words, at);
     if (words.count) {
-      file.lines = lb_gen_realloc(file.lines, (file.count + 1) * sizeof *file.lines);
-      file.lines[file.count++] = (data_line){number, words};
+      file->lines = lb_gen_realloc(file->lines, (file->count + 1) * sizeof *file->lines);
+      file->lines[file->count++] = (data_line){number, words};
     }
-    text = end ? end + 1 : NULL;
+    at = end ? end + 1 : NULL;
   }
-  file.end_line = number;
+  file->end_line = number;
   lb_gen_free(content);
-  return file;
+  return NULL;
 }
 
-/* Cuts a key=value word at its '=' and returns the value. */
-static const char *value_of(const data_file *file, int line, char *word) {
+/* Cuts a key=value word at its '=' and points *value at the value. */
+static char *value_of(const data_file *file, int line, char *word, const char **value) {
   char *equals = strchr(word, '=');
   if (!equals || equals == word || !equals[1]) {
-    lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line, "expected key=value, not '%s'", word);
+    return lb_gen_error_at(file->path, line, "expected key=value, not '%s'", word);
   }
   *equals = '\0';
-  return equals + 1;
+  *value = equals + 1;
+  return NULL;
 }
 
 /* The cpu= word that starts every line. */
-static const char *cpu_of(const data_file *file, const data_line *line) {
+static char *cpu_of(const data_file *file, const data_line *line, const char **cpu) {
   char *word = line->words.items[0];
-  const char *cpu = value_of(file, line->number, word);
-  if (strcmp(word, "cpu") != 0) {
-    lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
-                   "a line starts with cpu=<micro-architecture|default>, not %s=", word);
+  char *error = value_of(file, line->number, word, cpu);
+  if (error) {
+    return error;
   }
-  int plain = strlen(cpu) <= MAX_CPU_NAME;
-  for (const char *c = cpu; *c; c++) {
+  if (strcmp(word, "cpu") != 0) {
+    return lb_gen_error_at(file->path, line->number,
+                           "a line starts with cpu=<micro-architecture|default>, not %s=", word);
+  }
+  int plain = strlen(*cpu) <= MAX_CPU_NAME;
+  for (const char *c = *cpu; *c; c++) {
     if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("-_.", *c)) {
       plain = 0;
     }
   }
   if (!plain) {
-    lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
-                   "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'", cpu,
-                   MAX_CPU_NAME);
+    return lb_gen_error_at(
+        file->path, line->number,
+        "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'", *cpu,
+        MAX_CPU_NAME);
   }
-  return cpu;
+  return NULL;
 }
 
 /* A decimal number below MAX_COUNT, with K (2^10) or M (2^20) after it when sizes are allowed. */
@@ -135,7 +142,7 @@ static int parse_number(const char *text, int size_suffix, unsigned long long *v
   return c > text && *c == '\0' && *value < MAX_COUNT;
 }
 
-static void parse_rank(const data_file *file, int line, const char *value, tuning_row *row) {
+static char *parse_rank(const data_file *file, int line, const char *value, tuning_row *row) {
   for (const char *start = value;; start++) {
     size_t length = strcspn(start, ",");
     size_t c = 0;
@@ -144,77 +151,91 @@ static void parse_rank(const data_file *file, int line, const char *value, tunin
       c++;
     }
     if (c == CRITERIA) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line,
-                     "rank: unknown criterion '%.*s' (simd, xor, specialized, narrow)", (int)length,
-                     start);
+      return lb_gen_error_at(file->path, line,
+                             "rank: unknown criterion '%.*s' (simd, xor, specialized, narrow)",
+                             (int)length, start);
     }
     for (size_t i = 0; i < row->rank_count; i++) {
       if (row->rank[i] == c) {
-        lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line, "rank: %s is listed twice",
-                       criteria[c].name);
+        return lb_gen_error_at(file->path, line, "rank: %s is listed twice", criteria[c].name);
       }
     }
     row->rank[row->rank_count++] = c;
     start += length;
     if (!*start) {
-      return;
+      return NULL;
     }
   }
 }
 
-static void parse_tuning_line(const data_file *file, const data_line *line, tuning_row *row) {
+static char *parse_tuning_line(const data_file *file, const data_line *line, tuning_row *row) {
   for (size_t w = 1; w < line->words.count; w++) {
     char *key = line->words.items[w];
-    const char *value = value_of(file, line->number, key);
+    const char *value = NULL;
+    char *error = value_of(file, line->number, key, &value);
+    if (error) {
+      return error;
+    }
     size_t k = 0;
     while (k < KEYS && strcmp(key, key_names[k]) != 0) {
       k++;
     }
     if (k == KEYS) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number,
-                     "unknown key '%s' (l1d, l2, kc, mc, nc, rank)", key);
+      return lb_gen_error_at(file->path, line->number,
+                             "unknown key '%s' (l1d, l2, kc, mc, nc, rank)", key);
     }
     if (row->given[k]) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s= is given twice", key);
+      return lb_gen_error_at(file->path, line->number, "%s= is given twice", key);
     }
     row->given[k] = 1;
     if (k == RANK) {
-      parse_rank(file, line->number, value, row);
+      error = parse_rank(file, line->number, value, row);
+      if (error) {
+        return error;
+      }
     } else if (k >= KC && strcmp(value, "auto") == 0) {
       row->count[k] = 0;
     } else if (!parse_number(value, k <= L2, &row->count[k]) || row->count[k] == 0) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s=%s: expected %s", key, value,
-                     k <= L2 ? "bytes from 1 to below 1G, with an optional K or M"
-                             : "auto or a count from 1 to below 2^30");
+      return lb_gen_error_at(file->path, line->number, "%s=%s: expected %s", key, value,
+                             k <= L2 ? "bytes from 1 to below 1G, with an optional K or M"
+                                     : "auto or a count from 1 to below 2^30");
     }
   }
+  return NULL;
 }
 
-static tuning_row *load_tuning(const data_file *file, size_t *count) {
+static char *load_tuning(const data_file *file, tuning_row **out) {
   tuning_row *rows = lb_gen_alloc(file->count * sizeof *rows);
+  *out = rows;
   const tuning_row *fallback = NULL;
   for (size_t i = 0; i < file->count; i++) {
     tuning_row *row = &rows[i];
-    row->cpu = cpu_of(file, &file->lines[i]);
+    char *error = cpu_of(file, &file->lines[i], &row->cpu);
+    if (error) {
+      return error;
+    }
     row->line = file->lines[i].number;
     for (size_t j = 0; j < i; j++) {
       if (strcmp(rows[j].cpu, row->cpu) == 0) {
-        lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, row->line,
-                       "cpu=%s is given twice (first on line %d)", row->cpu, rows[j].line);
+        return lb_gen_error_at(file->path, row->line, "cpu=%s is given twice (first on line %d)",
+                               row->cpu, rows[j].line);
       }
     }
-    parse_tuning_line(file, &file->lines[i], row);
+    error = parse_tuning_line(file, &file->lines[i], row);
+    if (error) {
+      return error;
+    }
     if (strcmp(row->cpu, DEFAULT_CPU) == 0) {
       fallback = row;
     }
   }
   if (!fallback) {
-    lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, file->end_line, "no cpu=" DEFAULT_CPU " line");
+    return lb_gen_error_at(file->path, file->end_line, "no cpu=" DEFAULT_CPU " line");
   }
   for (size_t k = 0; k < KEYS; k++) {
     if (!fallback->given[k]) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, fallback->line,
-                     "cpu=" DEFAULT_CPU " must give %s=", key_names[k]);
+      return lb_gen_error_at(file->path, fallback->line,
+                             "cpu=" DEFAULT_CPU " must give %s=", key_names[k]);
     }
   }
   for (size_t i = 0; i < file->count; i++) {
@@ -228,43 +249,52 @@ static tuning_row *load_tuning(const data_file *file, size_t *count) {
       rows[i].rank_count = fallback->rank_count;
     }
   }
-  *count = file->count;
-  return rows;
+  return NULL;
 }
 
 static const char crossover_format[] =
     "expected cpu=<micro-architecture|default> isa=<isa> pairs=<N>";
 
-static crossover_row *load_crossover(const data_file *file, const lb_gen_target *target,
-                                     size_t *count) {
+static char *load_crossover(const data_file *file, const lb_gen_target *target,
+                            crossover_row **out) {
   crossover_row *rows = lb_gen_alloc(file->count * sizeof *rows);
+  *out = rows;
   for (size_t i = 0; i < file->count; i++) {
     const data_line *line = &file->lines[i];
     crossover_row *row = &rows[i];
     row->line = line->number;
-    row->cpu = cpu_of(file, line);
+    char *error = cpu_of(file, line, &row->cpu);
+    if (error) {
+      return error;
+    }
     if (line->words.count != 3) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s", crossover_format);
+      return lb_gen_error_at(file->path, line->number, "%s", crossover_format);
     }
     char *isa_key = line->words.items[1], *pairs_key = line->words.items[2];
-    row->isa = value_of(file, line->number, isa_key);
-    const char *pairs = value_of(file, line->number, pairs_key);
+    const char *pairs = NULL;
+    error = value_of(file, line->number, isa_key, &row->isa);
+    if (!error) {
+      error = value_of(file, line->number, pairs_key, &pairs);
+    }
+    if (error) {
+      return error;
+    }
     if (strcmp(isa_key, "isa") != 0 || strcmp(pairs_key, "pairs") != 0) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "%s", crossover_format);
+      return lb_gen_error_at(file->path, line->number, "%s", crossover_format);
     }
     if (!parse_number(pairs, 0, &row->pairs) || row->pairs > MAX_PAIRS) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "pairs=%s: expected 0..%llu",
-                     pairs, MAX_PAIRS);
+      return lb_gen_error_at(file->path, line->number, "pairs=%s: expected 0..%llu", pairs,
+                             MAX_PAIRS);
     }
     if (!lb_gen_strings_contains(&target->isas, row->isa)) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, line->number, "isa=%s: not an isa of target %s",
-                     row->isa, target->name);
+      return lb_gen_error_at(file->path, line->number, "isa=%s: not an isa of target %s", row->isa,
+                             target->name);
     }
     for (size_t j = 0; j < i; j++) {
       if (strcmp(rows[j].cpu, row->cpu) == 0 && strcmp(rows[j].isa, row->isa) == 0) {
-        lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, row->line,
-                       "cpu=%s isa=%s is given twice (first on line %d)", row->cpu, row->isa,
-                       rows[j].line);
+        return lb_gen_error_at(file->path, row->line,
+                               "cpu=%s isa=%s is given twice (first on line %d)", row->cpu,
+                               row->isa, rows[j].line);
       }
     }
   }
@@ -275,12 +305,11 @@ static crossover_row *load_crossover(const data_file *file, const lb_gen_target 
       i++;
     }
     if (i == file->count) {
-      lb_gen_fail_at(LB_GEN_EXIT_INPUT, file->path, file->end_line,
-                     "no 'cpu=" DEFAULT_CPU " isa=%s' line", target->isas.items[t]);
+      return lb_gen_error_at(file->path, file->end_line, "no 'cpu=" DEFAULT_CPU " isa=%s' line",
+                             target->isas.items[t]);
     }
   }
-  *count = file->count;
-  return rows;
+  return NULL;
 }
 
 static void add(lb_gen_file *file, const char *line) {
@@ -314,12 +343,28 @@ static void add_tuning_row(lb_gen_file *file, const tuning_row *row) {
   lb_gen_free(rank.data);
 }
 
-void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_gen_target *target) {
-  data_file tuning_file = read_data_file(targets_dir, target->name, ".tuning");
-  data_file crossover_file = read_data_file(targets_dir, target->name, ".crossover");
-  size_t tuning_count, crossover_count;
-  const tuning_row *tuning = load_tuning(&tuning_file, &tuning_count);
-  const crossover_row *crossover = load_crossover(&crossover_file, target, &crossover_count);
+char *lb_gen_tuning_parse(lb_gen_files *files, const lb_gen_target *target,
+                          const lb_gen_text_file *tuning_text,
+                          const lb_gen_text_file *crossover_text) {
+  data_file tuning_file, crossover_file;
+  tuning_row *tuning = NULL;
+  crossover_row *crossover = NULL;
+  char *error =
+      parse_data_file(tuning_text->path, tuning_text->text, tuning_text->length, &tuning_file);
+  if (!error) {
+    error = parse_data_file(crossover_text->path, crossover_text->text, crossover_text->length,
+                            &crossover_file);
+  }
+  if (!error) {
+    error = load_tuning(&tuning_file, &tuning);
+  }
+  if (!error) {
+    error = load_crossover(&crossover_file, target, &crossover);
+  }
+  if (error) {
+    return error;
+  }
+  size_t tuning_count = tuning_file.count, crossover_count = crossover_file.count;
 
   char *source = lb_gen_format("%s and %s", lb_gen_source_relative(tuning_file.path),
                                lb_gen_source_relative(crossover_file.path));
@@ -346,4 +391,23 @@ void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_g
   add(file, "};");
   add(file, "const size_t lb_crossover_row_count =");
   add(file, "    sizeof lb_crossover_rows / sizeof lb_crossover_rows[0];");
+  return NULL;
+}
+
+static lb_gen_text_file read_text_file(const char *dir, const char *name, const char *suffix) {
+  lb_gen_text_file file = {lb_gen_format("%s/%s%s", dir, name, suffix), NULL, 0};
+  file.text = lb_gen_read_file(file.path, &file.length);
+  if (!file.text) {
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "cannot read %s (every target has one)", file.path);
+  }
+  return file;
+}
+
+void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_gen_target *target) {
+  lb_gen_text_file tuning = read_text_file(targets_dir, target->name, ".tuning");
+  lb_gen_text_file crossover = read_text_file(targets_dir, target->name, ".crossover");
+  char *error = lb_gen_tuning_parse(files, target, &tuning, &crossover);
+  if (error) {
+    lb_gen_exit_with(LB_GEN_EXIT_INPUT, error);
+  }
 }

@@ -9,6 +9,17 @@
 
 #define LB_GEN_TUNING_FILE "lb_tuning.c"
 
+/* A data file's text (length bytes) and the path its errors name. */
+typedef struct lb_gen_text_file {
+  const char *path;
+  const char *text;
+  size_t length;
+} lb_gen_text_file;
+
+/* Parses and checks the .tuning and .crossover texts of target and adds lb_tuning.c; NULL, or the
+ * error (lb_gen_error_at) of the first bad line or byte, files then untouched. */
+char *lb_gen_tuning_parse(lb_gen_files *files, const lb_gen_target *target,
+                          const lb_gen_text_file *tuning, const lb_gen_text_file *crossover);
 /* Adds lb_tuning.c from <targets_dir>/<name>.tuning and <name>.crossover of the target. A missing
  * or malformed file ends the program with its path and line (status 2). */
 void lb_gen_emit_tuning(lb_gen_files *files, const char *targets_dir, const lb_gen_target *target);

@@ -13,7 +13,7 @@ typedef struct allocation {
 static allocation *allocations;
 static int release_registered;
 
-static void release_all(void) {
+void lb_gen_free_all(void) {
   while (allocations) {
     allocation *next = allocations->next;
     free(allocations);
@@ -47,7 +47,7 @@ static allocation *header_of(void *pointer) {
 
 void *lb_gen_alloc(size_t size) {
   if (!release_registered) {
-    atexit(release_all);
+    atexit(lb_gen_free_all);
     release_registered = 1;
   }
   allocation *block = malloc(offsetof(allocation, align) + size);
@@ -109,6 +109,44 @@ char *lb_gen_format(const char *format, ...) {
   char *text = lb_gen_vformat(format, args);
   va_end(args);
   return text;
+}
+
+char *lb_gen_error(const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  char *message = lb_gen_vformat(format, args);
+  va_end(args);
+  char *error = lb_gen_format("lowbit-gen: error: %s", message);
+  lb_gen_free(message);
+  return error;
+}
+
+char *lb_gen_error_at(const char *file, int line, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  char *message = lb_gen_vformat(format, args);
+  va_end(args);
+  char *error = lb_gen_format("%s:%d: error: %s", file, line, message);
+  lb_gen_free(message);
+  return error;
+}
+
+void lb_gen_exit_with(int status, const char *error) {
+  fprintf(stderr, "%s\n", error);
+  exit(status);
+}
+
+char *lb_gen_check_text(const char *path, const char *text, size_t length) {
+  int line = 1;
+  for (size_t i = 0; i < length; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '\n') {
+      line++;
+    } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      return lb_gen_error_at(path, line, "byte 0x%02x is not text", c);
+    }
+  }
+  return NULL;
 }
 
 void lb_gen_fail(int status, const char *format, ...) {

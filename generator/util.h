@@ -17,11 +17,26 @@ _Noreturn void lb_gen_fail(int status, const char *format, ...)
 _Noreturn void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A reader's error as one line without a newline, "lowbit-gen: error: <message>" or
+ * "<file>:<line>: error: <message>": readers return it so that a caller other than the command
+ * line (the fuzzers, tests/fuzz/) survives bad input; lb_gen_exit_with prints it and exits. */
+char *lb_gen_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+char *lb_gen_error_at(const char *file, int line, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+_Noreturn void lb_gen_exit_with(int status, const char *error);
+/* NULL when text (length bytes) is text, else the error at the line of its first byte that is
+ * neither printable nor a tab, CR or newline: a NUL would silently end the line it is on. Bytes
+ * from 0x80 up pass (UTF-8 in comments). */
+char *lb_gen_check_text(const char *path, const char *text, size_t length);
+
 /* Every allocation is tracked and released at exit, so that a sanitized build of the generator
  * reports no leaks whichever path ends the program. Out of memory ends the program. */
 void *lb_gen_alloc(size_t size);
 void *lb_gen_realloc(void *pointer, size_t size);
 void lb_gen_free(void *pointer);
+/* Releases every tracked allocation, as the end of the program does (a fuzzer, after each input).
+ */
+void lb_gen_free_all(void);
 char *lb_gen_strdup(const char *text);
 char *lb_gen_strndup(const char *text, size_t length);
 char *lb_gen_format(const char *format, ...) __attribute__((format(printf, 1, 2)));

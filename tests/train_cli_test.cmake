@@ -135,6 +135,7 @@ elseif(PART STREQUAL "threads")
   expect_same(t1.ckpt t2.ckpt "fixed8-sr: 1 against 2 threads")
   expect_same(f1.ckpt f2.ckpt "float: 1 against 2 threads")
 elseif(PART STREQUAL "config")
+  string(REPEAT " stride=1" 31 long_tail)
   set(cases
       "unknown key|epochs = 2\nbatchsize = 3\n|bad.cfg:2: unknown key 'batchsize'"
       "bad number|# comment\n\nlr = 0.05x\n|bad.cfg:3: lr: '0.05x' is not a number"
@@ -144,6 +145,7 @@ elseif(PART STREQUAL "config")
       "bad layer setting|layer conv2d 8 size=3\n|bad.cfg:1: conv2d has no setting 'size'"
       "no value|seed =\n|bad.cfg:1: seed has no value"
       "not a line|hello\n|bad.cfg:1: 'hello' is neither"
+      "long layer line|layer dense 10${long_tail}\n|bad.cfg:1: a layer line has at most 32 words, not 33"
       "last layer|layer conv2d 8\nlayer relu\nlayer dense 12\n|bad.cfg:3: the last layer must be dense 10"
       "conv after dense|layer dense 8\nlayer conv2d 8\nlayer dense 10\n|bad.cfg:2: conv2d after a flatten or dense"
       "bad master|seed = 3\nmaster = fixed:16:8\n|bad.cfg:2: master: 'fixed:16:8' is not none, float, minifloat:E:M or bfp:M:BLOCK"
@@ -164,6 +166,13 @@ elseif(PART STREQUAL "config")
     lbt(--config bad.cfg --data "${DIR}/no-such-folder" --log never.log)
     expect_error(2 "^lowbit-train: ${pattern}" "config: ${what}")
   endforeach()
+  # a byte that is not text is refused with its line, not cut off there (a NUL would be)
+  string(ASCII 1 control)
+  file(WRITE "${DIR}/bad.cfg" "epochs = 2\nseed = 1${control}2\n")
+  lbt(--config bad.cfg --data "${DIR}/no-such-folder")
+  expect_error(2 "^lowbit-train: bad.cfg:2: byte 0x01 is not text" "config: control byte")
+  lbt(--config "${CMAKE_CURRENT_LIST_DIR}/train_cli_nul.cfg" --data "${DIR}/no-such-folder")
+  expect_error(2 "^lowbit-train: .*train_cli_nul.cfg:2: byte 0x00 is not text" "config: NUL byte")
   lbt(--config "${DIR}/missing.cfg")
   expect_error(2 "missing.cfg: No such file" "config: missing file")
   if(EXISTS "${DIR}/never.log")

@@ -516,6 +516,13 @@ int lbt_config_parse(lbt_config *c, const char *text, const char *name, char *er
     }
     memcpy(buf, p, len);
     buf[len] = '\0';
+    for (size_t i = 0; i < len; i++) {
+      unsigned char ch = (unsigned char)buf[i];
+      if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+        snprintf(err, n, "%s:%u: byte 0x%02x is not text", name, line, ch);
+        return 0;
+      }
+    }
     p += len + (end ? 1 : 0);
     char *hash = strchr(buf, '#');
     if (hash) {
@@ -529,13 +536,21 @@ int lbt_config_parse(lbt_config *c, const char *text, const char *name, char *er
     char *eq = strchr(s, '=');
     if (strncmp(s, "layer", 5) == 0 && (s[5] == ' ' || s[5] == '\t' || s[5] == '\0')) {
       char *word[32];
-      size_t words = 0;
+      size_t words = 0, beyond = 0;
       for (char *q = s + 5, *tok; (tok = next_token(&q, " \t")) != NULL;) {
         if (*tok && words < 32) {
           word[words++] = tok;
+        } else if (*tok) {
+          beyond++;
         }
       }
-      ok = parse_layer(c, word, words, line, problem, sizeof problem);
+      if (beyond) {
+        snprintf(problem, sizeof problem, "a layer line has at most 32 words, not %zu",
+                 words + beyond);
+        ok = 0;
+      } else {
+        ok = parse_layer(c, word, words, line, problem, sizeof problem);
+      }
     } else if (eq) {
       *eq = '\0';
       char *key = trim(s), *value = trim(eq + 1);
@@ -590,8 +605,13 @@ int lbt_config_load(lbt_config *c, const char *path, char *err, size_t n) {
     ok = 0;
   }
   fclose(f);
-  if (ok && memchr(text, '\0', len)) {
-    snprintf(err, n, "%s: holds a zero byte, not a config file", path);
+  const char *zero = ok ? memchr(text, '\0', len) : NULL;
+  if (zero) {
+    unsigned line = 1;
+    for (const char *q = text; q < zero; q++) {
+      line += *q == '\n';
+    }
+    snprintf(err, n, "%s:%u: byte 0x00 is not text", path, line);
     ok = 0;
   }
   if (ok) {
