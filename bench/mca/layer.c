@@ -17,10 +17,10 @@ typedef struct layer_shape {
 } layer_shape;
 
 static const layer_shape layers[] = {
-    {"C2", 56, 64, 64, 3, 1, 1},     {"C3", 56, 64, 64, 1, 1, 0},   {"C4", 56, 64, 128, 3, 2, 1},
-    {"C5", 56, 64, 128, 1, 2, 0},    {"C6", 28, 128, 128, 3, 1, 1}, {"C7", 28, 128, 256, 3, 2, 1},
-    {"C8", 28, 128, 256, 1, 2, 0},   {"C9", 14, 256, 256, 3, 1, 1}, {"C10", 14, 256, 512, 3, 2, 1},
-    {"C11", 14, 256, 512, 1, 2, 0},  {"C12", 7, 512, 512, 3, 1, 1},
+    {"C2", 56, 64, 64, 3, 1, 1},    {"C3", 56, 64, 64, 1, 1, 0},   {"C4", 56, 64, 128, 3, 2, 1},
+    {"C5", 56, 64, 128, 1, 2, 0},   {"C6", 28, 128, 128, 3, 1, 1}, {"C7", 28, 128, 256, 3, 2, 1},
+    {"C8", 28, 128, 256, 1, 2, 0},  {"C9", 14, 256, 256, 3, 1, 1}, {"C10", 14, 256, 512, 3, 2, 1},
+    {"C11", 14, 256, 512, 1, 2, 0}, {"C12", 7, 512, 512, 3, 1, 1},
 };
 
 /* The trace's markers: never inlined, so that their blocks execute where the region starts and
@@ -30,9 +30,10 @@ __attribute__((noinline)) void lb_mca_end(void) { __asm__ volatile("" ::: "memor
 
 static int operand(const char *bits, const char *enc, lb_operand *op) {
   op->bits = (unsigned)atoi(bits);
-  op->encoding = enc[0] == 'u' ? LB_UNSIGNED : enc[0] == 's' ? LB_SIGNED
-                 : enc[0] == 'b'                 ? LB_BIPOLAR
-                                                 : (lb_encoding)-1;
+  op->encoding = enc[0] == 'u'   ? LB_UNSIGNED
+                 : enc[0] == 's' ? LB_SIGNED
+                 : enc[0] == 'b' ? LB_BIPOLAR
+                                 : (lb_encoding)-1;
   return op->bits >= 1 && op->bits <= 16 && enc[1] == '\0' && (int)op->encoding >= 0;
 }
 
@@ -87,7 +88,8 @@ int main(int argc, char **argv) {
     d.pad_bottom = 0;
     out_rows = rows;
   }
-  const size_t in_count = d.in_h * d.in_w * d.in_c, w_count = d.out_c * l->kernel * l->kernel * l->in_c;
+  const size_t in_count = d.in_h * d.in_w * d.in_c,
+               w_count = d.out_c * l->kernel * l->kernel * l->in_c;
   void *input = malloc(in_count * 2), *weights = malloc(w_count * 2);
   int64_t *sums = malloc(out_rows * lb_conv2d_out_w(&d) * d.out_c * sizeof(int64_t));
   fill(input, in_count, d.a);
@@ -106,8 +108,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* What the layer moves: activations in, weights' panels, sums out (a reader's bound). */
-  printf("macs %zu in_bytes %zu out_rows %zu\n", out_rows * lb_conv2d_out_w(&d) * d.out_c *
-         (size_t)l->kernel * l->kernel * l->in_c, in_count * (d.a.bits <= 8 ? 1 : 2), out_rows);
+  printf("macs %zu in_bytes %zu out_rows %zu\n",
+         out_rows * lb_conv2d_out_w(&d) * d.out_c * (size_t)l->kernel * l->kernel * l->in_c,
+         in_count * (d.a.bits <= 8 ? 1 : 2), out_rows);
   lb_conv2d_destroy(op);
   free(input), free(weights), free(sums);
   return 0;
