@@ -51,8 +51,8 @@ void lbt_config_defaults(lbt_config *c) {
 
 /* ---- numbers ---- */
 
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
+int lbt_parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (!s || *s < '0' || *s > '9') {
     return 0;
   }
   errno = 0;
@@ -270,15 +270,15 @@ static int parse_loss_scale(lbt_config *c, const char *value, char *err, size_t 
       *eq = '\0';
       const char *v = eq + 1;
       if (strcmp(tok, "interval") == 0) {
-        ok = parse_u64(v, 1, UINT32_MAX, &u), ls.growth_interval = (unsigned)u;
+        ok = lbt_parse_count(v, 1, UINT32_MAX, &u), ls.growth_interval = (unsigned)u;
       } else if (strcmp(tok, "max") == 0) {
         ok = parse_pow2(v, &ls.max_log2);
       } else if (strcmp(tok, "floor") == 0) {
         ok = parse_pow2(v, &ls.min_log2);
       } else if (strcmp(tok, "floor_interval") == 0) {
-        ok = parse_u64(v, 0, UINT64_MAX, &ls.floor_interval);
+        ok = lbt_parse_count(v, 0, UINT64_MAX, &ls.floor_interval);
       } else if (strcmp(tok, "floor_step") == 0) {
-        ok = parse_u64(v, 1, 253, &u), ls.floor_step = (unsigned)u;
+        ok = lbt_parse_count(v, 1, 253, &u), ls.floor_step = (unsigned)u;
       } else if (strcmp(tok, "floor_cap") == 0) {
         ok = parse_pow2(v, &ls.floor_cap_log2), cap_set = 1;
       } else {
@@ -340,10 +340,10 @@ int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err,
     return 0;                                                                                      \
   }
   if (strcmp(key, "epochs") == 0) {
-    NUMBER(parse_u64(value, 1, 100000, &u), "a whole number in 1..100000");
+    NUMBER(lbt_parse_count(value, 1, 100000, &u), "a whole number in 1..100000");
     c->epochs = (unsigned)u;
   } else if (strcmp(key, "batch") == 0) {
-    NUMBER(parse_u64(value, 1, 65536, &u), "a whole number in 1..65536");
+    NUMBER(lbt_parse_count(value, 1, 65536, &u), "a whole number in 1..65536");
     c->batch = (size_t)u;
   } else if (strcmp(key, "lr") == 0) {
     NUMBER(parse_float(value, 0.0f, 100.0f, &c->lr), "a number in 0..100");
@@ -352,7 +352,7 @@ int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err,
   } else if (strcmp(key, "weight_decay") == 0) {
     NUMBER(parse_float(value, 0.0f, 1.0f, &c->weight_decay), "a number in 0..1");
   } else if (strcmp(key, "seed") == 0) {
-    NUMBER(parse_u64(value, 0, UINT64_MAX, &c->seed), "a whole number in 0..2^64-1");
+    NUMBER(lbt_parse_count(value, 0, UINT64_MAX, &c->seed), "a whole number in 0..2^64-1");
   } else if (strcmp(key, "master") == 0) {
     return parse_master(c, value, err, n);
   } else if (strcmp(key, "loss_scale") == 0) {
@@ -370,21 +370,22 @@ int lbt_config_set(lbt_config *c, const char *key, const char *value, char *err,
       return 0;
     }
   } else if (strcmp(key, "fw_min") == 0) {
-    NUMBER(parse_u64(value, 2, 16, &u), "a whole number in 2..16");
+    NUMBER(lbt_parse_count(value, 2, 16, &u), "a whole number in 2..16");
     c->fw_min = (unsigned)u;
   } else if (strcmp(key, "fw_max") == 0) {
-    NUMBER(parse_u64(value, 2, 16, &u), "a whole number in 2..16");
+    NUMBER(lbt_parse_count(value, 2, 16, &u), "a whole number in 2..16");
     c->fw_max = (unsigned)u;
   } else if (strcmp(key, "cycles") == 0) {
-    NUMBER(parse_u64(value, 1, 1000000, &u), "a whole number in 1..1000000");
+    NUMBER(lbt_parse_count(value, 1, 1000000, &u), "a whole number in 1..1000000");
     c->cycles = (unsigned)u;
   } else if (strcmp(key, "schedule_steps") == 0) {
-    NUMBER(parse_u64(value, 0, UINT64_MAX >> 24, &c->schedule_steps), "a whole number (0: auto)");
+    NUMBER(lbt_parse_count(value, 0, UINT64_MAX >> 24, &c->schedule_steps),
+           "a whole number (0: auto)");
   } else if (strcmp(key, "train_limit") == 0) {
-    NUMBER(parse_u64(value, 0, SIZE_MAX, &u), "a whole number (0: all)");
+    NUMBER(lbt_parse_count(value, 0, SIZE_MAX, &u), "a whole number (0: all)");
     c->train_limit = (size_t)u;
   } else if (strcmp(key, "test_limit") == 0) {
-    NUMBER(parse_u64(value, 0, SIZE_MAX, &u), "a whole number (0: all)");
+    NUMBER(lbt_parse_count(value, 0, SIZE_MAX, &u), "a whole number (0: all)");
     c->test_limit = (size_t)u;
   } else {
     snprintf(err, n, "unknown key '%s'", key);
@@ -444,7 +445,7 @@ static int parse_layer(lbt_config *c, char **word, size_t words, unsigned line, 
   size_t at = 1;
   uint64_t u = 0;
   if (needs_out) {
-    if (words < 2 || !parse_u64(word[1], 1, 1u << 20, &u)) {
+    if (words < 2 || !lbt_parse_count(word[1], 1, 1u << 20, &u)) {
       snprintf(err, n, "%s needs its output %s count, a whole number in 1..1048576, not '%s'", kind,
                k == LB_LAYER_CONV2D ? "channel" : "feature", words < 2 ? "" : word[1]);
       return 0;
@@ -473,19 +474,19 @@ static int parse_layer(lbt_config *c, char **word, size_t words, unsigned line, 
       }
       l->has_format[t] = 1;
     } else if (k == LB_LAYER_CONV2D && strcmp(name, "kernel") == 0) {
-      if (!parse_u64(value, 1, 7, &u)) {
+      if (!lbt_parse_count(value, 1, 7, &u)) {
         snprintf(err, n, "conv2d kernel '%s' is not in 1..7", value);
         return 0;
       }
       l->kernel = (unsigned)u;
     } else if (k == LB_LAYER_CONV2D && strcmp(name, "stride") == 0) {
-      if (!parse_u64(value, 1, 4, &u)) {
+      if (!lbt_parse_count(value, 1, 4, &u)) {
         snprintf(err, n, "conv2d stride '%s' is not in 1..4", value);
         return 0;
       }
       l->stride = (unsigned)u;
     } else if (k == LB_LAYER_CONV2D && strcmp(name, "pad") == 0) {
-      if (!parse_u64(value, 0, 16, &u)) {
+      if (!lbt_parse_count(value, 0, 16, &u)) {
         snprintf(err, n, "conv2d pad '%s' is not in 0..16", value);
         return 0;
       }

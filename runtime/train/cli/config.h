@@ -45,6 +45,10 @@ typedef struct lbt_config {
 void lbt_config_defaults(lbt_config *config);
 
 /* Sets one key from its text value; on failure writes the problem (without location) to err. */
+/* A decimal whole number in [lo, hi], digits only (no sign, space or overflow): 1 and *out, else
+ * 0. The number parser of configs and of the CLIs' flags. */
+int lbt_parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
 int lbt_config_set(lbt_config *config, const char *key, const char *value, char *err, size_t n);
 
 /* Applies the lines of text; on failure err holds "<name>:<line>: <problem>" and 0 is returned. */

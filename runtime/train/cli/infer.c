@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "data.h"
 #include "lowbit/operators.h"
 #include "lowbit/train_io.h"
@@ -38,20 +39,6 @@ typedef struct options {
   unsigned threads;
 } options;
 
-static int parse_count(const char *s, unsigned long long lo, unsigned long long hi,
-                       unsigned long long *out) {
-  char *end = NULL;
-  if (!s || *s < '0' || *s > '9') {
-    return 0;
-  }
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*end || v < lo || v > hi) {
-    return 0;
-  }
-  *out = v;
-  return 1;
-}
-
 static int usage_error(const char *what, const char *value) {
   fprintf(stderr, "lowbit-infer: %s%s%s (--help for usage)\n", what, value ? " " : "",
           value ? value : "");
@@ -76,23 +63,23 @@ static int parse_args(int argc, char **argv, options *o) {
       return usage_error("a value is missing after", a);
     }
     const char *v = argv[++i];
-    unsigned long long u = 0;
+    uint64_t u = 0;
     if (strcmp(a, "--model") == 0) {
       o->model = v;
     } else if (strcmp(a, "--data") == 0) {
       o->data = v;
     } else if (strcmp(a, "--test-limit") == 0) {
-      if (!parse_count(v, 0, 1ull << 32, &u)) {
+      if (!lbt_parse_count(v, 0, 1ull << 32, &u)) {
         return usage_error("--test-limit: not a whole number:", v);
       }
       o->test_limit = (size_t)u;
     } else if (strcmp(a, "--batch") == 0) {
-      if (!parse_count(v, 1, 4096, &u)) {
+      if (!lbt_parse_count(v, 1, 4096, &u)) {
         return usage_error("--batch: not a whole number in 1..4096:", v);
       }
       o->batch = (size_t)u;
     } else if (strcmp(a, "--threads") == 0) {
-      if (!parse_count(v, 1, 256, &u)) {
+      if (!lbt_parse_count(v, 1, 256, &u)) {
         return usage_error("--threads: not a whole number in 1..256:", v);
       }
       o->threads = (unsigned)u;

@@ -87,20 +87,6 @@ static int usage_error(const char *fmt, ...) {
   return 2;
 }
 
-static int parse_count(const char *s, unsigned long long lo, unsigned long long hi,
-                       unsigned long long *out) {
-  char *end = NULL;
-  if (!s || *s < '0' || *s > '9') {
-    return 0;
-  }
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*end || v < lo || v > hi) {
-    return 0;
-  }
-  *out = v;
-  return 1;
-}
-
 /* 0 on success, else the exit status. */
 static int parse_args(int argc, char **argv, options *o) {
   static const char *const kMap[][2] = {
@@ -129,7 +115,7 @@ static int parse_args(int argc, char **argv, options *o) {
       return usage_error("%s needs a value", a);
     }
     const char *v = argv[++i];
-    unsigned long long u = 0;
+    uint64_t u = 0;
     size_t m = 0;
     for (; m < sizeof kMap / sizeof kMap[0] && strcmp(a, kMap[m][0]) != 0; m++) {
     }
@@ -163,13 +149,13 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (strcmp(a, "--range-bits") == 0) {
       const char *dots = strstr(v, "..");
       char lo[16];
-      unsigned long long h = 0;
+      uint64_t h = 0;
       if (!dots || dots - v >= (long)sizeof lo) {
         return usage_error("--range-bits: '%s' is not LO..HI", v);
       }
       memcpy(lo, v, (size_t)(dots - v));
       lo[dots - v] = '\0';
-      if (!parse_count(lo, 2, 16, &u) || !parse_count(dots + 2, u, 16, &h)) {
+      if (!lbt_parse_count(lo, 2, 16, &u) || !lbt_parse_count(dots + 2, u, 16, &h)) {
         return usage_error("--range-bits: '%s' is not LO..HI with 2 <= LO <= HI <= 16", v);
       }
       o->range.lo = (unsigned)u, o->range.hi = (unsigned)h;
@@ -179,7 +165,7 @@ static int parse_args(int argc, char **argv, options *o) {
       }
       o->range_mode = v[0];
     } else if (strcmp(a, "--range-steps") == 0) {
-      if (!parse_count(v, 1, 1000000, &u)) {
+      if (!lbt_parse_count(v, 1, 1000000, &u)) {
         return usage_error("--range-steps: '%s' is not a whole number in 1..1000000", v);
       }
       o->range.steps = u;
@@ -191,17 +177,17 @@ static int parse_args(int argc, char **argv, options *o) {
       }
       o->range.threshold = x;
     } else if (strcmp(a, "--threads") == 0) {
-      if (!parse_count(v, 1, 256, &u)) {
+      if (!lbt_parse_count(v, 1, 256, &u)) {
         return usage_error("--threads: '%s' is not a whole number in 1..256", v);
       }
       o->threads = (unsigned)u;
     } else if (strcmp(a, "--progress") == 0) {
-      if (!parse_count(v, 0, 1000000000, &u)) {
+      if (!lbt_parse_count(v, 0, 1000000000, &u)) {
         return usage_error("--progress: '%s' is not a whole number (0: none)", v);
       }
       o->progress = (unsigned)u;
     } else if (strcmp(a, "--checkpoint-every") == 0) {
-      if (!parse_count(v, 1, 1ull << 40, &u)) {
+      if (!lbt_parse_count(v, 1, 1ull << 40, &u)) {
         return usage_error("--checkpoint-every: '%s' is not a whole number above 0", v);
       }
       o->checkpoint_every = u;
