@@ -8,6 +8,7 @@
  *   accumulators  int32 and int64 sources against (float)acc * 2^-s through the float path;
  *   unbiased      the mean of 10^5 stochastic draws within 3 sigma of x;
  *   determinism   chunked calls against one call, every SIMD kernel against the generic one;
+ *   boundaries    stochastic decisions built to sit at their thresholds, every kernel;
  *   update        LNS-Madam against a plain reference (sqrtf, floor), both roundings;
  *   update-unbiased  the mean step of 10^5 stochastic updates within 3 sigma of t;
  *   nonfinite     a NaN or inf gradient or state leaves codes and state unchanged;
@@ -488,6 +489,90 @@ static uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t index) {
   return bits;
 }
 
+/* --- boundaries ------------------------------------------------------------------------------ */
+
+/* floor(a / b) for b > 0. */
+static long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* Stochastic decisions at their thresholds, where the random word r (word 1 of the element's bits)
+ * is known: for each element a float is built from r so that the documented test (design.md
+ * section 17) is at or one step past equality, and every kernel must give the code the test
+ * gives. At or above level 1, between levels lo <= |x| < hi of its binade: up when
+ * r * (hi - lo) < d * 2^32, d = |x|'s significand - lo; below level 1 = m1 * 2^e1, for
+ * |x| = mx * 2^ex, s = e1 - ex: up (to code 1) when r * m1 < ceil(mx * 2^(32 - s)). Random
+ * inputs meet equality once in 2^20 elements or so, which no other part reaches. */
+static int test_boundaries(void) {
+  static float x[LENGTH];
+  static long want[LENGTH];
+  static uint16_t got[LENGTH];
+  uint64_t state = 91;
+  size_t checked = 0, built = 0;
+  for (size_t i = 0; i < COUNT(formats); i++) {
+    const lb_lns_format *f = &formats[i];
+    const lb_lns_tables *t = lb_lns_tables_of(f->gamma);
+    const long largest = largest_of(f), gamma = (long)f->gamma;
+    const long k1 = f->offset + 1, e1_unbiased = floor_div(k1, gamma);
+    const uint64_t m1 = t->level[k1 - e1_unbiased * gamma];
+    const long e1 = e1_unbiased + 127; /* the exponent field of level 1 */
+    const uint64_t first = 5000011, seed = 7, stream = 100 + i;
+    for (size_t n = 0; n < LENGTH; n++) {
+      const uint64_t r = random_bits(seed, stream, first + n) >> 32;
+      const uint64_t choice = next(&state), delta = choice & 1;
+      const uint32_t sign = (choice >> 1) & 1 ? 0x80000000u : 0;
+      x[n] = 0.0f;
+      want[n] = 0;
+      if ((choice >> 2) & 1 && largest >= 3) {
+        /* A code k in 1..largest-1: j = k + e0 mod gamma in binade E. */
+        const long k = 1 + (long)(next(&state) % (uint64_t)(largest - 1));
+        const long e = floor_div(k + f->offset, gamma), j = k + f->offset - e * gamma;
+        const uint64_t lo = t->level[j], w = t->level[j + 1] - lo;
+        const uint64_t d = ((r * w) >> 32) + delta;
+        if (e + 127 < 1 || e + 127 > 254 || d >= w) {
+          continue;
+        }
+        x[n] = float_of(sign | (uint32_t)(e + 127) << 23 | (uint32_t)(lo + d - (1u << 23)));
+        want[n] = k + (r * w < d << 32);
+      } else {
+        /* s in 0..32, a normal |x| (exponent field e1 - s) or a subnormal one (field 0, read
+         * as exponent 1). */
+        const long s = (long)(next(&state) % 33);
+        const long field = e1 - s >= 1 ? e1 - s : 0, ex = field ? field : 1;
+        if (e1 < 1 || e1 > 254 || e1 - ex != s) {
+          continue;
+        }
+        const uint64_t mx = ((r * m1) >> (32 - s)) + delta;
+        const int fits = field ? mx >= (1u << 23) && mx < (1u << 24) && (s > 0 || mx < m1)
+                               : mx < (1u << 23);
+        if (!fits) {
+          continue;
+        }
+        x[n] = float_of(sign | (uint32_t)field << 23 | (uint32_t)(mx & 0x7fffffu));
+        want[n] = r * m1 < mx << (32 - s);
+      }
+      want[n] |= sign ? 1L << (f->bits - 1) : 0;
+      built++;
+    }
+    const lb_quantize_lns_args a = args_of(f, LB_ROUND_STOCHASTIC, seed, stream, 0);
+    for (size_t k = 0; k < lb_lns_kernel_count(); k++) {
+      const lb_lns_kernel_info *kernel = lb_lns_kernel_at(k);
+      if (kernel->source != LB_LNS_SOURCE_F32 || !kernel_takes(kernel, f)) {
+        continue;
+      }
+      kernel->fn(LENGTH, x, first, got, &a);
+      for (size_t n = 0; n < LENGTH; n++) {
+        const long code = code_at(got, code_bytes(kernel->code), n);
+        if (code != want[n]) {
+          fail(kernel->name, f, x[n], code, want[n]);
+        }
+      }
+      checked++;
+    }
+  }
+  printf("boundaries: %zu inputs at a stochastic threshold, %zu kernel runs\n", built, checked);
+  return failures == 0 && built > 0;
+}
+
+
 /* The update as lns.h states it, one element. */
 static void update_reference(const lb_lns_format *f, const lb_lns_madam_params *p, uint64_t index,
                              long *code, float *v, float g) {
@@ -804,6 +889,7 @@ int main(int argc, char **argv) {
                {"accumulators", test_accumulators},
                {"unbiased", test_unbiased},
                {"determinism", test_determinism},
+               {"boundaries", test_boundaries},
                {"update", test_update},
                {"update-unbiased", test_update_unbiased},
                {"nonfinite", test_nonfinite},
@@ -818,7 +904,7 @@ int main(int argc, char **argv) {
     }
   }
   fprintf(stderr,
-          "usage: %s levels|nearest|accumulators|unbiased|determinism|update|"
+          "usage: %s levels|nearest|accumulators|unbiased|determinism|boundaries|update|"
           "update-unbiased|nonfinite|invalid|threads\n",
           argv[0]);
   return 2;

@@ -92,24 +92,28 @@ static void build_tables(lb_lns_tables *t, unsigned gamma) {
     t->midpoint[j] = floor_root(2 * j + 1, 2 * gamma) + 1;
   }
   /* Levels and midpoints are more than 2^23 (2^(1/64) - 1) > 2^16 apart: one per bucket at most. */
+  for (unsigned j = 0; j < gamma; j++) {
+    t->level_pair[j] = t->level[j] | (uint64_t)t->level[j + 1] << 32;
+  }
   for (unsigned b = 0; b < LB_LNS_BUCKETS; b++) {
     const uint32_t start = (uint32_t)b << BUCKET_SHIFT, end = start + (UINT32_C(1) << BUCKET_SHIFT);
-    t->nearest_threshold[b] = ONE;
-    t->floor_threshold[b] = ONE;
+    uint32_t nearest_count = 0, nearest_threshold = ONE, floor_count = 0, floor_threshold = ONE;
     for (unsigned j = 0; j < gamma; j++) {
       const uint32_t m = t->midpoint[j] - ONE;
-      t->nearest_base[b] += m < start;
+      nearest_count += m < start;
       if (m >= start && m < end) {
-        t->nearest_threshold[b] = m;
+        nearest_threshold = m;
       }
     }
     for (unsigned j = 1; j < gamma; j++) {
       const uint32_t m = t->level[j] - ONE;
-      t->floor_base[b] += m < start;
+      floor_count += m < start;
       if (m >= start && m < end) {
-        t->floor_threshold[b] = m;
+        floor_threshold = m;
       }
     }
+    t->nearest_bucket[b] = nearest_count << 24 | nearest_threshold;
+    t->floor_bucket[b] = floor_count << 24 | floor_threshold;
   }
 }
 

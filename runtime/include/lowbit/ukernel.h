@@ -248,11 +248,14 @@ typedef struct lb_lns_tables {
   /* midpoint[j]: the smallest significand above 2^((2j + 1) / (2 gamma)), the geometric mean of
    * levels j and j + 1 (j = 0..gamma-1); never equal to it, which is irrational. */
   uint32_t midpoint[LB_LNS_MAX_GAMMA];
+  /* level_pair[j] = level[j] | level[j + 1] << 32 (j = 0..gamma-1): the levels around a value in
+   * one read, for vector gathers of 64-bit elements, which load half as often as two gathers. */
+  uint64_t level_pair[LB_LNS_MAX_GAMMA];
   /* Per bucket b of mantissas [b * 2^16, (b + 1) * 2^16), which holds at most one midpoint and
-   * one level since they are more than 2^16 apart: the count of midpoints (levels 1..gamma-1)
-   * below the bucket and the mantissa of the one inside it, else 2^23. */
-  uint8_t nearest_base[LB_LNS_BUCKETS], floor_base[LB_LNS_BUCKETS];
-  uint32_t nearest_threshold[LB_LNS_BUCKETS], floor_threshold[LB_LNS_BUCKETS];
+   * one level since they are more than 2^16 apart: count << 24 | mantissa, the count of midpoints
+   * (levels 1..gamma-1) below the bucket and the mantissa of the one inside it, else 2^23; one
+   * 32-bit word, so that a vector loop gathers a bucket once. */
+  uint32_t nearest_bucket[LB_LNS_BUCKETS], floor_bucket[LB_LNS_BUCKETS];
 } lb_lns_tables;
 
 /* The element type a logarithmic quantizer reads. */
