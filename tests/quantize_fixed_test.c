@@ -3,6 +3,8 @@
  *   (nearbyint for ties to even, floor) and the random bits of section 13, on random values,
  *   specials (NaN, infinities, zeros, subnormals) and the extremes of int64;
  * - ties: every tie of every word length 2..16 through every kernel that holds it: ties to even;
+ * - boundaries: floats next to the stochastic threshold of their own random word, where a kernel
+ *   that rounds its 32-bit comparison the wrong way (or drops bits below 2^-32) gives another code;
  * - unbiased: stochastic rounding of one value at 10^5 indices: mean within 3 sigma of the value,
  *   on a grid point (exactly), between grid points and next to either saturation bound;
  * - determinism: one call against the same tensor in chunks (first_index), every SIMD kernel
@@ -202,6 +204,55 @@ static void part_kernels(uint64_t *rng) {
   printf("kernels: %zu codes against the reference\n", checked);
   free(src);
   free(q);
+}
+
+/* Floats at and half a unit of 2^-32 beside the stochastic threshold of their element's own word w
+ * (word 1): t = w * 2^-32 (-t rounds down when w < |t| * 2^32) and t = (2^32 - w) * 2^-32 (t rounds
+ * up when w + t * 2^32 >= 2^32), for the words within 2^23 of 0 or 2^32, where t +- 2^-33 is exact in
+ * float. Each sits in the middle of a 32-element call, so that the vector loops round it. */
+static void part_boundaries(void) {
+  static const int fls[] = {-32, -5, 0, 7, 32};
+  enum { CALL = 32, AT = 13, WANTED = 200 };
+  const uint64_t seed = 11, stream = 5;
+  uint64_t indices[WANTED];
+  size_t found = 0;
+  for (uint64_t i = CALL; i < (UINT64_C(1) << 24) && found < WANTED; i++) {
+    const uint32_t w = (uint32_t)(random_bits(seed, stream, i) >> 32);
+    if (w < (UINT32_C(1) << 23) || w > UINT32_MAX - (UINT32_C(1) << 23)) {
+      indices[found++] = i;
+    }
+  }
+  if (found < WANTED) {
+    fail("boundaries: words near 0 or 2^32", "random_bits", found, (long long)found, WANTED);
+    return;
+  }
+  float src[CALL] = {0};
+  int16_t q[CALL];
+  size_t checked = 0;
+  for (size_t n = 0; n < lb_quantize_fixed_kernel_count(); n++) {
+    const lb_quantize_fixed_kernel_info *k = lb_quantize_fixed_kernel_at(n);
+    if (k->source != LB_FIXED_SOURCE_F32 || !runs_here(k)) {
+      continue;
+    }
+    for (size_t f = 0; f < COUNT(fls); f++) {
+      const lb_quantize_fixed_args a = {code_bits(k), fls[f], LB_ROUND_STOCHASTIC, seed, stream};
+      for (size_t j = 0; j < found; j++) {
+        const uint32_t w = (uint32_t)(random_bits(seed, stream, indices[j]) >> 32);
+        const double units = w < (UINT32_C(1) << 23) ? (double)w : ldexp(1.0, 32) - (double)w;
+        for (int side = 0; side < 6; side++) {
+          const double t = (units + 0.5 * (side % 3 - 1)) * (side < 3 ? 1.0 : -1.0);
+          src[AT] = (float)ldexp(t, -32 - a.shift);
+          k->fn(CALL, src, indices[j] - AT, q, &a);
+          const long long want = reference_f32(src[AT], &a, indices[j]);
+          if (code_at(k, q, AT) != want) {
+            fail("boundary", k->name, (size_t)indices[j], code_at(k, q, AT), want);
+          }
+          checked++;
+        }
+      }
+    }
+  }
+  printf("boundaries: %zu codes at stochastic thresholds\n", checked);
 }
 
 static void part_ties(void) {
@@ -476,7 +527,7 @@ static void part_invalid(void) {
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: %s kernels|ties|unbiased|determinism|invalid\n", argv[0]);
+    fprintf(stderr, "usage: %s kernels|ties|boundaries|unbiased|determinism|invalid\n", argv[0]);
     return 2;
   }
   printf("cpu: %s, %zu quantizers\n", lb_cpu_description(), lb_quantize_fixed_kernel_count());
@@ -485,6 +536,8 @@ int main(int argc, char **argv) {
     part_kernels(&rng);
   } else if (strcmp(argv[1], "ties") == 0) {
     part_ties();
+  } else if (strcmp(argv[1], "boundaries") == 0) {
+    part_boundaries();
   } else if (strcmp(argv[1], "unbiased") == 0) {
     part_unbiased();
   } else if (strcmp(argv[1], "determinism") == 0) {
