@@ -218,17 +218,21 @@ static size_t check_reference(const lb_quantize_bfp_kernel_info *k, size_t rows,
 }
 
 enum { ROWS = 7, COLS = 131 }; /* COLS odd: past every vector width, blocks with a remainder */
+/* k a multiple of 16 and 48: rows of whole blocks, which SIMD kernels run as one sequence of
+ * blocks, 16 at a time; 75 and 25 blocks leave some over. */
+enum { WHOLE_ROWS = 5, WHOLE_COLS = 240 };
 
 /* Random blocks: each block's magnitudes spread over up to 2^50 below a random top (so that some
  * values are below 2^-39 of a step), zeros, all-zero blocks, and the specials up front. */
-static void fill(const lb_quantize_bfp_kernel_info *k, void *src, size_t n, uint64_t *rng) {
-  for (size_t start = 0; start < ROWS * COLS; start += n) {
+static void fill(const lb_quantize_bfp_kernel_info *k, void *src, size_t values, size_t n,
+                 uint64_t *rng) {
+  for (size_t start = 0; start < values; start += n) {
     const uint64_t kind = lb_test_random(rng);
     const int f32 = k->source == LB_BFP_SOURCE_F32;
     const int bits = k->source == LB_BFP_SOURCE_I32 ? 31 : 62;
     const int top = f32 ? (int)(kind % 290) - 160 : (int)(kind % (uint64_t)(bits + 1));
     const int spread = (int)((kind >> 16) % 51);
-    for (size_t i = start; i < start + n && i < ROWS * COLS; i++) {
+    for (size_t i = start; i < start + n && i < values; i++) {
       const uint64_t r = lb_test_random(rng);
       const int zero = (kind >> 40) % 8 == 0 || r % 16 == 0;
       const int down = spread ? (int)((r >> 8) % (uint64_t)spread) : 0;
@@ -279,25 +283,35 @@ static const hand_case hand_cases[] = {
 };
 
 static void part_kernels(uint64_t *rng) {
-  static const size_t blocks[] = {1, 3, 16, 37, COLS};
+  static const size_t blocks[] = {1, 3, 16, 37, COLS}, whole_blocks[] = {16, 48};
   static const unsigned shifts[] = {0, 5, 31, 62};
-  void *src = malloc(ROWS * COLS * 8), *q = malloc(ROWS * COLS * 2);
-  int16_t *exponents = malloc(ROWS * COLS * sizeof *exponents);
-  size_t checked = 0;
+  const size_t most = WHOLE_ROWS * WHOLE_COLS;
+  void *src = malloc(most * 8), *q = malloc(most * 2);
+  int16_t *exponents = malloc(most * sizeof *exponents);
+  size_t checked = 0, tiny = 0;
   for (size_t n = 0; n < lb_quantize_bfp_kernel_count(); n++) {
     const lb_quantize_bfp_kernel_info *k = lb_quantize_bfp_kernel_at(n);
     if (!runs_here(k)) {
       continue;
     }
     for (unsigned m = 1; m < code_bits(k); m++) {
-      for (size_t b = 0; b < COUNT(blocks); b++) {
+      for (size_t b = 0; b < COUNT(blocks) + COUNT(whole_blocks); b++) {
+        const int whole = b >= COUNT(blocks);
+        const size_t rows = whole ? WHOLE_ROWS : ROWS, cols = whole ? WHOLE_COLS : COLS;
+        const size_t block = whole ? whole_blocks[b - COUNT(blocks)] : blocks[b];
         for (int rounding = 0; rounding < 2; rounding++) {
           const lb_quantize_bfp_args a = {
-              m, blocks[b], shifts[(m + b) % COUNT(shifts)], (lb_rounding)rounding, 42, 7};
+              m, block, shifts[(m + b) % COUNT(shifts)], (lb_rounding)rounding, 42, 7};
           const uint64_t first_row = lb_test_random(rng) % 1000;
-          fill(k, src, blocks[b], rng);
-          k->fn(ROWS, COLS, src, first_row, q, exponents, &a);
-          checked += check_reference(k, ROWS, COLS, src, first_row, q, exponents, &a);
+          fill(k, src, rows * cols, block, rng);
+          k->fn(rows, cols, src, first_row, q, exponents, &a);
+          checked += check_reference(k, rows, cols, src, first_row, q, exponents, &a);
+          for (size_t e = 0; whole && k->source == LB_BFP_SOURCE_F32 && e < rows * cols / block;
+               e++) {
+            /* A largest magnitude of at most m significant bits: the blocks SIMD kernels hand to
+             * their scalar loop. */
+            tiny += exponents[e] != 0 && exponents[e] <= (int)m - 149;
+          }
         }
       }
     }
@@ -348,7 +362,12 @@ static void part_kernels(uint64_t *rng) {
       }
     }
   }
-  printf("kernels: %zu codes against the reference\n", checked);
+  printf("kernels: %zu codes against the reference, %zu blocks of tiny subnormals\n", checked,
+         tiny);
+  if (tiny == 0) {
+    fprintf(stderr, "FAIL kernels: no block of whole rows had only tiny subnormals\n");
+    failures++;
+  }
   free(src);
   free(q);
   free(exponents);
@@ -528,7 +547,7 @@ static void part_chunks(uint64_t *rng) {
     }
     const size_t out = code_bits(k) / 8, in = source_bytes(k);
     const lb_quantize_bfp_args sr = {code_bits(k) - 1, BLOCK, 9, LB_ROUND_STOCHASTIC, 99, 3};
-    fill(k, src, BLOCK, rng);
+    fill(k, src, values, BLOCK, rng);
     const uint64_t first = 1u << 20;
     k->fn(ROWS, COLS, src, first, whole, e_whole, &sr);
     /* Row chunks of 1, 4 and 2, each told its first row. */
@@ -608,7 +627,7 @@ static void part_decode(uint64_t *rng) {
     for (int rounding = 0; rounding < 2; rounding++) {
       const lb_bfp_format format = {m, 1 + m * 7 % COLS};
       const lb_quantize_bfp_kernel_info *k = lb_quantize_bfp_select(LB_BFP_SOURCE_F32, m);
-      fill(k, x, format.block, rng);
+      fill(k, x, values, format.block, rng);
       lb_status s = lb_quantize_bfp_f32(&format, (lb_rounding)rounding, 1, 2, 0, ROWS, COLS, x,
                                         codes, exponents, 1);
       s = s == LB_OK ? lb_bfp_decode(&format, ROWS, COLS, codes, exponents, y) : s;
