@@ -219,8 +219,8 @@ static size_t check_reference(const lb_quantize_bfp_kernel_info *k, size_t rows,
 
 enum { ROWS = 7, COLS = 131 }; /* COLS odd: past every vector width, blocks with a remainder */
 /* k a multiple of 16 and 48: rows of whole blocks, which SIMD kernels run as one sequence of
- * blocks, 16 at a time; 75 and 25 blocks leave some over. */
-enum { WHOLE_ROWS = 5, WHOLE_COLS = 240 };
+ * blocks, 8 or 16 at a time; 120 and 40 blocks leave some over for 16. */
+enum { WHOLE_ROWS = 8, WHOLE_COLS = 240 };
 
 /* Random blocks: each block's magnitudes spread over up to 2^50 below a random top (so that some
  * values are below 2^-39 of a step), zeros, all-zero blocks, and the specials up front. */
@@ -297,15 +297,29 @@ static void part_kernels(uint64_t *rng) {
     for (unsigned m = 1; m < code_bits(k); m++) {
       for (size_t b = 0; b < COUNT(blocks) + COUNT(whole_blocks); b++) {
         const int whole = b >= COUNT(blocks);
-        const size_t rows = whole ? WHOLE_ROWS : ROWS, cols = whole ? WHOLE_COLS : COLS;
+        /* 5 rows of whole blocks for odd m: 75 and 25 blocks, a run that 8 does not divide. */
+        const size_t rows = whole ? (m % 2 ? 5 : WHOLE_ROWS) : ROWS;
+        const size_t cols = whole ? WHOLE_COLS : COLS;
         const size_t block = whole ? whole_blocks[b - COUNT(blocks)] : blocks[b];
         for (int rounding = 0; rounding < 2; rounding++) {
           const lb_quantize_bfp_args a = {
               m, block, shifts[(m + b) % COUNT(shifts)], (lb_rounding)rounding, 42, 7};
           const uint64_t first_row = lb_test_random(rng) % 1000;
           fill(k, src, rows * cols, block, rng);
+          memset(q, 0x5a, most * 2);
+          memset(exponents, 0x5a, most * sizeof *exponents);
           k->fn(rows, cols, src, first_row, q, exponents, &a);
           checked += check_reference(k, rows, cols, src, first_row, q, exponents, &a);
+          const size_t code_end = rows * cols * code_bits(k) / 8;
+          const size_t exponent_end = rows * blocks_of(cols, block) * sizeof *exponents;
+          for (size_t i = 0; i < most * 2; i++) {
+            if ((i >= code_end && ((const unsigned char *)q)[i] != 0x5a) ||
+                (i >= exponent_end && i < most * sizeof *exponents &&
+                 ((const unsigned char *)exponents)[i] != 0x5a)) {
+              fail("write past the end", k->name, i, 0, 0);
+              break;
+            }
+          }
           for (size_t e = 0; whole && k->source == LB_BFP_SOURCE_F32 && e < rows * cols / block;
                e++) {
             /* A largest magnitude of at most m significant bits: the blocks SIMD kernels hand to
