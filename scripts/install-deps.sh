@@ -9,6 +9,8 @@ packages=(
   libopenblas-dev libdnnl-dev python3-matplotlib
   # The training engine: Fashion-MNIST, and zlib for the host and (multiarch) the two boards.
   dataset-fashion-mnist zlib1g-dev zlib1g-dev:arm64 zlib1g-dev:armhf
+  # lowbit-tune's dispatch of host timings to other machines (--sshlogin).
+  parallel
 )
 
 missing=()

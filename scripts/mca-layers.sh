@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Cortex-A53 whole-layer model of ResNet-18's C2-C12 (docs/design.md, "Whole-call models"):
-# bench/mca/layer.c, built static for aarch64 against a cross build's liblowbit.a, runs one
+# generator/tune/harness.c, built static for aarch64 against a cross build's liblowbit.a, runs one
 # lb_conv2d_run per layer and configuration under QEMU, and scripts/mca-trace.sh schedules every
 # instruction it executes on llvm-mca's model. A model, not a measurement: every load hits L1,
 # there are no memory stalls, and the Pi 3's 1.2 GHz turns cycles into milliseconds. To keep the
@@ -19,7 +19,7 @@ lib="$build/runtime/liblowbit.a"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 clang --target=aarch64-linux-gnu -mcpu="$cpu" -O2 -std=c11 -Wall -Wextra -Werror -static \
-  -I"$root/runtime/include" "$root/bench/mca/layer.c" "$lib" -lm -lpthread -o "$work/layer"
+  -I"$root/runtime/include" "$root/generator/tune/harness.c" "$lib" -lm -lpthread -o "$work/layer"
 
 # name, then lb_operand bits and encoding of A and of W (bench/resnet_bench.cc's configurations)
 configs=("int16 9 s 8 s" "A1W1u 1 u 1 u" "A2W1 2 u 1 u" "A2W2 2 u 2 u")
@@ -31,11 +31,11 @@ for layer in C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12; do
   for c in "${configs[@]}"; do
     read -r name abits aenc wbits wenc <<<"$c"
     out=$(bash "$root/scripts/mca-trace.sh" --cpu "$cpu" --region lb_mca_begin,lb_mca_end '.*' \
-      "$work/layer" "$layer" "$abits" "$aenc" "$wbits" "$wenc" "$rows")
+      "$work/layer" "$layer" "$abits" "$aenc" "$wbits" "$wenc" auto "$rows" 0)
     cycles=$(awk '$1 == "all" { print $4 }' <<<"$out")
-    # The layer's output rows: the harness prints them for the whole layer when ROWS is its height.
-    full=$(qemu-aarch64 -cpu "$cpu" "$work/layer" "$layer" "$abits" "$aenc" "$wbits" "$wenc" |
-      awk '{ print $6 }')
+    # The layer's output rows: the harness prints them for the whole layer with ROWS 0.
+    full=$(qemu-aarch64 -cpu "$cpu" "$work/layer" "$layer" "$abits" "$aenc" "$wbits" "$wenc" auto 0 0 |
+      awk '$1 == "macs" { print $6 }')
     total=$(awk -v c="$cycles" -v r="$rows" -v f="$full" 'BEGIN { printf "%.0f", c / r * f }')
     [ -n "$base" ] || base="$total"
     line+=$(awk -v t="$total" -v b="$base" 'BEGIN { printf " %.2f Mcyc, %.2f ms, %.2fx |", t / 1e6, t / 1.2e6, b / t }')

@@ -9,7 +9,7 @@
 #   FUNCTIONS  comma-separated symbol patterns (awk regular expressions, anchored), e.g.
 #              'lb_pack_bitplanes_4r_k128__neon,memcpy.*'
 #   --region   count only what runs after the program enters function BEGIN and before it enters
-#              END (markers around the call to model, e.g. bench/mca/layer.c's)
+#              END (markers around the call to model, e.g. generator/tune/harness.c's)
 # Prints, per pattern group and in all: instructions executed and modelled cycles.
 set -euo pipefail
 cpu=cortex-a53
