@@ -229,27 +229,23 @@ int tune_build_kernel(const tune_context *ctx, const tune_schedule *s) {
   return write_text(built, "") ? 0 : 1;
 }
 
-/* The number after `label` in text (`median_ns 1234`, the trace's `all N instructions M cycles`),
- * or a negative value. */
+/* The word-th word after `label` on its line of text, as a number (`median_ns 1234`: word 1; the
+ * trace's `all N instructions M cycles`: word 3), or a negative value. */
 static double find_number(const char *text, const char *label, int word) {
   for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1
                                                                           : NULL) {
     if (strncmp(line, label, strlen(label)) == 0 && line[strlen(label)] == ' ') {
       const char *at = line + strlen(label);
-      double value = -1;
-      for (int i = 0; i < word; i++) {
-        char *end;
-        while (*at == ' ' || *at == '\t') {
-          at++;
+      for (int i = 1; i <= word; i++) {
+        at += strspn(at, " \t");
+        if (i < word) {
+          at += strcspn(at, " \t\n");
         }
-        value = strtod(at, &end);
-        if (end == at) {
-          return -1;
-        }
-        at = end;
-        while (*at && *at != ' ' && *at != '\t' && *at != '\n') {
-          at++;
-        }
+      }
+      char *end;
+      const double value = strtod(at, &end);
+      if (end == at) {
+        return -1;
       }
       return value;
     }

@@ -38,7 +38,7 @@ static const char usage[] =
     "  --mcpu CPU        one of T's cpus (default: this machine's for x86, else T's first)\n"
     "  --pairs LIST      operand pairs A:W (default: 1u:1u,2u:1u,2u:2u,9s:8s, the last the\n"
     "                    16-bit baseline's)\n"
-    "  --shape LIST      C2..C12 or H,W,CIN,COUT,K,S, separated by ';' (default: C2;...;C12)\n"
+    "  --shape LIST      C2..C12 or H,W,CIN,COUT,K,S, separated by blanks (default: C2 ... C12)\n"
     "  --kmax LIST       K bounds of the shape classes (default: 256, ResNet's 1x1 layers)\n"
     "  --isa LIST        isas to search (default: the target's SIMD isas)\n"
     "  --score S         time or mca (default: time for x86, mca for ARM)\n"
@@ -154,7 +154,8 @@ typedef struct search {
   const char *pair_key; /* `2u:2u kmax=256` */
   size_t jobs, budget, space_points;
   scored *seen;
-  size_t seen_count, scored_count;
+  size_t seen_count;
+  size_t scored_count; /* schedules with a score: the budget counts them, not refused ones */
   time_t started;
   size_t scored_here; /* this run, not the journal's */
   const char *unit;
@@ -187,10 +188,12 @@ static void progress(const search *sr) {
   const double left = sr->scored_here
                           ? elapsed / (double)sr->scored_here * (double)(sr->budget - sr->scored_count)
                           : 0;
-  fprintf(stderr, "lowbit-tune: %s: %zu/%zu scored (%.2f%% of %zu), best %.4g %s%s%s, ~%.0fs left\n",
+  char *best_text = best ? lb_gen_format("best %.4g %s %s", best->score, sr->unit, best->text)
+                         : lb_gen_strdup("none taken yet");
+  fprintf(stderr, "lowbit-tune: %s: %zu/%zu scored (%.2f%% of %zu), %s, ~%.0fs left\n",
           sr->pair_key, sr->scored_count, sr->budget,
           100.0 * (double)sr->scored_count / (double)sr->space_points, sr->space_points,
-          best ? best->score : 0.0, sr->unit, best ? " " : "", best ? best->text : "", left);
+          best_text, left);
 }
 
 typedef struct build_item {
@@ -230,8 +233,8 @@ static void record(search *sr, const tune_schedule *s, const char *text, int ref
   }
   sr->seen = lb_gen_realloc(sr->seen, (sr->seen_count + 1) * sizeof *sr->seen);
   sr->seen[sr->seen_count++] = (scored){*s, lb_gen_strdup(text), refused, 0, score};
-  sr->scored_count++;
-  sr->scored_here++;
+  sr->scored_count += !refused;
+  sr->scored_here += !refused;
   progress(sr);
 }
 
@@ -253,7 +256,7 @@ static void evaluate(search *sr, tune_schedule *batch, size_t count) {
     if (r) {
       sr->seen = lb_gen_realloc(sr->seen, (sr->seen_count + 1) * sizeof *sr->seen);
       sr->seen[sr->seen_count++] = (scored){batch[i], text, r->refused, 0, r->score};
-      sr->scored_count++;
+      sr->scored_count += !r->refused;
       continue;
     }
     int duplicate = 0;
@@ -436,7 +439,7 @@ static const char *required_value(int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
   const char *target_name = NULL, *cpu = NULL, *pairs_text = "1u:1u,2u:1u,2u:2u,9s:8s",
-             *shapes_text = "C2;C3;C4;C5;C6;C7;C8;C9;C10;C11;C12", *kmax_text = "256",
+             *shapes_text = "C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", *kmax_text = "256",
              *isa_text = NULL, *score_text = NULL, *db = NULL, *work_root = NULL, *core = NULL,
              *sshlogin = NULL;
   unsigned budget = 48, jobs = 2, repeats = 11, rows = 1;
@@ -546,12 +549,22 @@ int main(int argc, char **argv) {
 
   /* Shapes and their classes by K. */
   lb_gen_strings shape_words = {0}, kmax_words = {0}, pair_words = {0}, isa_words = {0};
-  split(&shape_words, shapes_text, ';');
+  split(&shape_words, shapes_text, ' ');
   split(&kmax_words, kmax_text, ',');
   split(&pair_words, pairs_text, ',');
   split(&isa_words, isa_text ? isa_text : "", ',');
   if (shape_words.count == 0 || pair_words.count == 0) {
     fail(2, "--shape and --pairs need at least one item");
+  }
+  tune_operand (*pairs)[2] = lb_gen_alloc(pair_words.count * sizeof *pairs);
+  for (size_t p = 0; p < pair_words.count; p++) {
+    const char *colon = strchr(pair_words.items[p], ':');
+    if (!colon || !tune_parse_operand(lb_gen_strndup(pair_words.items[p],
+                                                     (size_t)(colon - pair_words.items[p])),
+                                      &pairs[p][0]) ||
+        !tune_parse_operand(colon + 1, &pairs[p][1])) {
+      fail(2, lb_gen_format("--pairs: '%s' is not A:W such as 2u:1b", pair_words.items[p]));
+    }
   }
   tune_shape *shapes = lb_gen_alloc(shape_words.count * sizeof *shapes);
   for (size_t i = 0; i < shape_words.count; i++) {
@@ -609,7 +622,6 @@ int main(int argc, char **argv) {
                           build_target != target ? ", on the aarch64 model: the schedules built "
                                                    "for aarch64-neon"
                                                  : "");
-  fprintf(stderr, "lowbit-tune: %s on %s, scored by %s\n", target_name, cpu, scored_by);
 
   lb_gen_buf inputs = {0};
   lb_gen_buf_printf(&inputs, "target=%s cpu=%s score=%s shapes=%s kmax=%s isa=%s repeats=%u "
@@ -624,6 +636,7 @@ int main(int argc, char **argv) {
   if ((error = tune_journal_open(&journal, journal_path, inputs.data))) {
     fail(2, error);
   }
+  fprintf(stderr, "lowbit-tune: %s on %s, scored by %s\n", target_name, cpu, scored_by);
   if (journal.count) {
     fprintf(stderr, "lowbit-tune: resuming from %s (%zu schedules scored)\n", journal_path,
             journal.count);
@@ -633,13 +646,7 @@ int main(int argc, char **argv) {
   size_t entry_count = 0;
   for (size_t p = 0; p < pair_words.count && !tune_interrupted; p++) {
     tune_space space = {0};
-    const char *colon = strchr(pair_words.items[p], ':');
-    if (!colon || !tune_parse_operand(lb_gen_strndup(pair_words.items[p],
-                                                     (size_t)(colon - pair_words.items[p])),
-                                      &space.a) ||
-        !tune_parse_operand(colon + 1, &space.w)) {
-      fail(2, lb_gen_format("--pairs: '%s' is not A:W such as 2u:1b", pair_words.items[p]));
-    }
+    space.a = pairs[p][0], space.w = pairs[p][1];
     /* The families: bit-serial on each SIMD isa (XOR too for two bipolar operands), direct on
      * each format the isa's templates take. */
     static const char *const formats[] = {"u8s8", "s8", "s16"};
@@ -749,7 +756,7 @@ int main(int argc, char **argv) {
   lb_gen_buf header = {0};
   lb_gen_buf_printf(&header,
                     "# Schedules of %s on %s (docs/design.md, section 32), written by lowbit-tune\n"
-                    "# (docs/design.md, section 33); scored by %s.\n",
+                    "# (docs/design.md, section 33). Scored by:\n# %s.\n",
                     target_name, cpu, scored_by);
   if ((error = tune_database_merge(db, header.data, entries, entry_count))) {
     fail(1, error);
