@@ -105,8 +105,8 @@ awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" -
   END { for (f in executed) printf "%s %d\n", f, executed[f] > (stream ".counts") }' "$work/qemu.log"
 [ -s "$work/stream.s" ] || { echo "mca-trace: the program executed none of '$functions'" >&2; exit 2; }
 
-llvm-mca -mtriple=aarch64-linux-gnu -mcpu="$cpu" -iterations=1 -all-stats=false \
-  "$work/stream.s" >"$work/mca.txt" 2>"$work/mca.err" && ! grep -q "error:" "$work/mca.err" ||
+llvm-mca -mtriple=aarch64-linux-gnu -mcpu="$cpu" -iterations=1 -all-stats=false -instruction-info=false \
+  -resource-pressure=false "$work/stream.s" >"$work/mca.txt" 2>"$work/mca.err" && ! grep -q "error:" "$work/mca.err" ||
   { echo "mca-trace: llvm-mca: $(grep -m1 error "$work/mca.err")" >&2; exit 3; }
 cycles=$(awk '/^Total Cycles:/ { print $3 }' "$work/mca.txt")
 total=$(wc -l <"$work/stream.s")

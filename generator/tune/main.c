@@ -603,7 +603,9 @@ int main(int argc, char **argv) {
     db = lb_gen_format("%s/%s.%s.schedules", targets, target_name, cpu_name);
   }
   if (!work_root) {
-    work_root = lb_gen_format("lowbit-tune-work/%s.%s", target_name, cpu_name);
+    /* The target the candidates are built for: an armv7 run scored on the aarch64 model shares
+     * the aarch64 run's kernels and journal, whose scores are the same schedules'. */
+    work_root = lb_gen_format("lowbit-tune-work/%s.%s", build_target->name, cpu_name);
   }
   mkdir("lowbit-tune-work", 0755);
   if (mkdir(work_root, 0755) != 0 && access(work_root, W_OK) != 0) {
@@ -626,8 +628,8 @@ int main(int argc, char **argv) {
   lb_gen_buf inputs = {0};
   lb_gen_buf_printf(&inputs, "target=%s cpu=%s score=%s shapes=%s kmax=%s isa=%s repeats=%u "
                              "rows=%u",
-                    target_name, cpu, scorer == TUNE_SCORE_TIME ? "time" : "mca", shapes_text,
-                    kmax_text, isa_text ? isa_text : "simd", repeats, rows);
+                    build_target->name, cpu, scorer == TUNE_SCORE_TIME ? "time" : "mca",
+                    shapes_text, kmax_text, isa_text ? isa_text : "simd", repeats, rows);
   char *journal_path = lb_gen_format("%s/journal", work_root);
   if (fresh) {
     unlink(journal_path);
