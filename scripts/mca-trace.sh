@@ -31,8 +31,19 @@ functions="$1"
 program="$2"
 shift 2
 [ -x "$program" ] || { echo "mca-trace: '$program' is not an executable" >&2; exit 2; }
-file "$program" | grep -q 'ARM aarch64.*statically linked' ||
-  { echo "mca-trace: '$program' is not a static aarch64 program" >&2; exit 2; }
+# aarch64 programs are static; x86-64 ones may load shared libraries (Debian has no static
+# cpuinfo), whose code is not modelled, but must not be position-independent, so that the
+# addresses QEMU logs are those of the disassembly.
+kind=$(file "$program")
+if grep -q 'ARM aarch64.*statically linked' <<<"$kind"; then
+  triple=aarch64-linux-gnu qemu=qemu-aarch64 comment='//'
+elif grep -q 'LSB executable, x86-64' <<<"$kind"; then
+  # QEMU's x86 CPUs are not named as LLVM's: its max (AVX2, no AVX-512) runs the AVX2 kernels.
+  triple=x86_64-linux-gnu qemu=qemu-x86_64 comment='#' qemu_cpu=max
+else
+  echo "mca-trace: '$program' is neither a static aarch64 program nor a non-PIE x86-64 one" >&2
+  exit 2
+fi
 
 work="${keep:-$(mktemp -d)}"
 mkdir -p "$work"
@@ -50,17 +61,17 @@ llvm-nm -S --defined-only "$program" | awk -v pats="$functions" '
   }' >"$work/ranges"
 [ -s "$work/ranges" ] || { echo "mca-trace: no function of '$program' matches '$functions'" >&2; exit 2; }
 
-qemu-aarch64 -cpu "$qemu_cpu" -d in_asm,exec,nochain -D "$work/qemu.log" "$program" "$@" >"$work/stdout"
+"$qemu" -cpu "$qemu_cpu" -d in_asm,exec,nochain -D "$work/qemu.log" "$program" "$@" >"$work/stdout"
 
 # The program's instructions in LLVM's syntax; pc-relative operands become '.', which keeps
 # the instruction's kind and latency and assembles without the program's labels.
-llvm-objdump -d --no-show-raw-insn --triple=aarch64-linux-gnu "$program" | awk '
+llvm-objdump -d --no-show-raw-insn --triple="$triple" "$program" | awk -v comment="$comment" '
   function hex(s,   i, c, v) { v = 0; s = tolower(s); sub(/^0x/, "", s); for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)); v = v * 16 + c - 1 }; return v }
   /^ *[0-9a-f]+:[ \t]/ {
     addr = $1; sub(/:$/, "", addr)
     line = $0; sub(/^ *[0-9a-f]+:[ \t]+/, "", line)
     gsub(/0x[0-9a-f]+ <[^>]*>/, ".", line)
-    sub(/[ \t]*\/\/.*$/, "", line)
+    at = index(line, comment); if (at) line = substr(line, 1, at - 1); sub(/[ \t]+$/, "", line)
     printf "%d\t%s\n", hex(addr), line
   }' >"$work/insns"
 
@@ -80,6 +91,9 @@ awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" -
   }
   /^IN:/ { inblock = 1; first = -1; next }
   inblock && /^0x[0-9a-f]+:/ {
+    # x86: the rest of a long instruction'"'"'s bytes, on a line of its own without a mnemonic
+    for (i = 2; i <= NF && $i ~ /^[0-9a-f][0-9a-f]$/; i++) {}
+    if (i > NF) next
     a = hex(substr($1, 1, length($1) - 1))
     if (first < 0) { first = a; count[first] = 0 }
     block[first, count[first]++] = a
@@ -105,7 +119,7 @@ awk -v ranges="$work/ranges" -v insns="$work/insns" -v stream="$work/stream.s" -
   END { for (f in executed) printf "%s %d\n", f, executed[f] > (stream ".counts") }' "$work/qemu.log"
 [ -s "$work/stream.s" ] || { echo "mca-trace: the program executed none of '$functions'" >&2; exit 2; }
 
-llvm-mca -mtriple=aarch64-linux-gnu -mcpu="$cpu" -iterations=1 -all-stats=false -instruction-info=false \
+llvm-mca -mtriple="$triple" -mcpu="$cpu" -iterations=1 -all-stats=false -instruction-info=false \
   -resource-pressure=false "$work/stream.s" >"$work/mca.txt" 2>"$work/mca.err" && ! grep -q "error:" "$work/mca.err" ||
   { echo "mca-trace: llvm-mca: $(grep -m1 error "$work/mca.err")" >&2; exit 3; }
 cycles=$(awk '/^Total Cycles:/ { print $3 }' "$work/mca.txt")

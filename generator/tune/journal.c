@@ -43,11 +43,11 @@ static void push(tune_journal *journal, const char *key, int refused, double sco
 }
 
 char *tune_journal_open(tune_journal *journal, const char *path, const char *inputs) {
-  *journal = (tune_journal){lb_gen_strdup(path), lb_gen_strdup(inputs), NULL, 0};
+  *journal = (tune_journal){lb_gen_strdup(path), inputs ? lb_gen_strdup(inputs) : NULL, NULL, 0};
   size_t length;
   char *text = lb_gen_read_file(path, &length);
   if (!text) {
-    return access(path, F_OK) == 0 ? lb_gen_format("%s: cannot be read", path) : NULL;
+    return access(path, F_OK) == 0 || !inputs ? lb_gen_format("%s: cannot be read", path) : NULL;
   }
   if (strlen(text) != length) {
     return lb_gen_format("%s: holds a NUL byte: not a journal of lowbit-tune", path);
@@ -65,7 +65,9 @@ char *tune_journal_open(tune_journal *journal, const char *path, const char *inp
       if (strncmp(line, INPUTS, strlen(INPUTS)) != 0) {
         return lb_gen_format("%s:1: not a journal of lowbit-tune (no inputs line)", path);
       }
-      if (strcmp(line + strlen(INPUTS), inputs) != 0) {
+      if (!inputs) {
+        journal->inputs = lb_gen_strdup(line + strlen(INPUTS));
+      } else if (strcmp(line + strlen(INPUTS), inputs) != 0) {
         return lb_gen_format("%s: written for other inputs (%s); remove it or use --fresh", path,
                              line + strlen(INPUTS));
       }

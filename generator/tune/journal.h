@@ -21,7 +21,8 @@ typedef struct tune_journal {
 } tune_journal;
 
 /* Opens path: an existing journal must have been written for the same inputs (NULL, or the
- * error as one line); a missing one starts empty. */
+ * error as one line); a missing one starts empty. With inputs NULL, reads another run's journal,
+ * which must exist, whatever its inputs. */
 char *tune_journal_open(tune_journal *journal, const char *path, const char *inputs);
 const tune_result *tune_journal_find(const tune_journal *journal, const char *key);
 /* Records a result and rewrites the journal; 0 when it cannot be written. */

@@ -51,6 +51,9 @@ static const char usage[] =
     "  --db FILE         database file (default: targets/T.CPU.schedules in the source tree)\n"
     "  --work DIR        candidates and journal (default: lowbit-tune-work/T.CPU)\n"
     "  --fresh           discard the journal instead of resuming from it\n"
+    "  --replay JOURNAL  score exactly the schedules another run's journal scored (for the same\n"
+    "                    pairs, shapes and classes), search nothing and write no database: the\n"
+    "                    model against the timing (scripts/tune-trust.sh)\n"
     "  --core LIB        liblowbit_core.a built for the candidates' target (default: this\n"
     "                    build's, or its cross build's)\n"
     "\n"
@@ -430,6 +433,19 @@ static int target_has(const lb_gen_target *t, const char *cpu) {
   return lb_gen_strings_contains(&t->cpus, cpu);
 }
 
+/* mkdir -p: path and the folders above it. */
+static int make_dirs(const char *path) {
+  char *copy = lb_gen_strdup(path);
+  for (char *at = copy + 1; *at; at++) {
+    if (*at == '/') {
+      *at = '\0';
+      mkdir(copy, 0755);
+      *at = '/';
+    }
+  }
+  return (mkdir(copy, 0755) == 0 || access(copy, W_OK) == 0);
+}
+
 static const char *required_value(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) {
     fail(2, lb_gen_format("%s wants a value", argv[*i]));
@@ -441,7 +457,7 @@ int main(int argc, char **argv) {
   const char *target_name = NULL, *cpu = NULL, *pairs_text = "1u:1u,2u:1u,2u:2u,9s:8s",
              *shapes_text = "C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", *kmax_text = "256",
              *isa_text = NULL, *score_text = NULL, *db = NULL, *work_root = NULL, *core = NULL,
-             *sshlogin = NULL;
+             *sshlogin = NULL, *replay_path = NULL;
   unsigned budget = 48, jobs = 2, repeats = 11, rows = 1;
   int fresh = 0;
   for (int i = 1; i < argc; i++) {
@@ -479,6 +495,8 @@ int main(int argc, char **argv) {
       work_root = required_value(argc, argv, &i);
     } else if (strcmp(a, "--core") == 0) {
       core = required_value(argc, argv, &i);
+    } else if (strcmp(a, "--replay") == 0) {
+      replay_path = required_value(argc, argv, &i);
     } else if (strcmp(a, "--fresh") == 0) {
       fresh = 1;
     } else {
@@ -515,8 +533,9 @@ int main(int argc, char **argv) {
     }
     scorer = strcmp(score_text, "mca") == 0 ? TUNE_SCORE_MCA : TUNE_SCORE_TIME;
   }
-  if (scorer == TUNE_SCORE_MCA && !arm) {
-    fail(2, "--score mca models the ARM targets' CPUs; x86 candidates are timed");
+  if (scorer == TUNE_SCORE_MCA && !arm && !replay_path) {
+    fail(2, "--score mca on x86 only replays a timed run (--replay, scripts/tune-trust.sh): x86 "
+            "schedules are timed");
   }
   if (scorer == TUNE_SCORE_TIME && arm && !sshlogin) {
     fail(2, lb_gen_format("timing %s needs a board (--sshlogin): QEMU gives no timing",
@@ -607,8 +626,7 @@ int main(int argc, char **argv) {
      * the aarch64 run's kernels and journal, whose scores are the same schedules'. */
     work_root = lb_gen_format("lowbit-tune-work/%s.%s", build_target->name, cpu_name);
   }
-  mkdir("lowbit-tune-work", 0755);
-  if (mkdir(work_root, 0755) != 0 && access(work_root, W_OK) != 0) {
+  if (!make_dirs(work_root)) {
     fail(2, lb_gen_format("cannot make the work folder %s", work_root));
   }
   tune_catch_interrupts();
@@ -636,6 +654,10 @@ int main(int argc, char **argv) {
   }
   tune_journal journal;
   if ((error = tune_journal_open(&journal, journal_path, inputs.data))) {
+    fail(2, error);
+  }
+  tune_journal replay = {0};
+  if (replay_path && (error = tune_journal_open(&replay, replay_path, NULL))) {
     fail(2, error);
   }
   fprintf(stderr, "lowbit-tune: %s on %s, scored by %s\n", target_name, cpu, scored_by);
@@ -716,6 +738,25 @@ int main(int argc, char **argv) {
                    budget < points ? budget : points, points, NULL, 0, 0, time(NULL), 0,
                    scorer == TUNE_SCORE_TIME ? "ns" : "cycles"};
       const int exhaustive = points <= budget;
+      if (replay_path) {
+        char *prefix = lb_gen_format("%s ", sr.pair_key);
+        tune_schedule *replayed = lb_gen_alloc((replay.count + 1) * sizeof *replayed);
+        size_t count = 0;
+        for (size_t r = 0; r < replay.count; r++) {
+          const char *key = replay.results[r].key;
+          if (replay.results[r].refused || strncmp(key, prefix, strlen(prefix)) != 0) {
+            continue;
+          }
+          if (!tune_parse_schedule(&space, key + strlen(prefix), &replayed[count]) ||
+              !tune_kernel_is_valid(&space, &replayed[count])) {
+            fail(2, lb_gen_format("%s: '%s' is not a schedule of this space", replay_path, key));
+          }
+          count++;
+        }
+        sr.budget = count;
+        evaluate(&sr, replayed, count);
+        continue;
+      }
       if (exhaustive) {
         search_exhaustive(&sr);
       } else {
@@ -754,6 +795,10 @@ int main(int argc, char **argv) {
                     "to resume\n",
             journal_path);
     return 1;
+  }
+  if (replay_path) {
+    fprintf(stderr, "lowbit-tune: replayed %s into %s\n", replay_path, journal_path);
+    return 0;
   }
   lb_gen_buf header = {0};
   lb_gen_buf_printf(&header,

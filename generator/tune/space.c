@@ -124,3 +124,74 @@ int tune_parse_operand(const char *text, tune_operand *op) {
   *op = (tune_operand){(unsigned)bits, end[0]};
   return end[0] != 'b' || bits == 1;
 }
+
+static int index_of(int parameter, const char *text, size_t *index) {
+  unsigned long v = 0;
+  char *end = NULL;
+  if (strcmp(text, "auto") != 0) {
+    v = strtoul(text, &end, 10);
+    if (end == text || *end || v == 0) {
+      return 0;
+    }
+  }
+  for (size_t i = 0; i < parameters[parameter].count; i++) {
+    if (parameters[parameter].values[i] == v) {
+      *index = i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int tune_parse_schedule(const tune_space *space, const char *text, tune_schedule *s) {
+  lb_gen_strings words = {0};
+  lb_gen_strings_split(&words, text);
+  const char *strategy = NULL, *isa = NULL, *format = NULL;
+  int have[TUNE_PARAMETERS] = {0};
+  *s = (tune_schedule){0};
+  static const char *const blocks[] = {"kunroll=", "kc=", "mc=", "nc="};
+  for (size_t i = 0; i < words.count; i++) {
+    const char *w = words.items[i];
+    unsigned mr, nr;
+    char tail;
+    if (strncmp(w, "strategy=", 9) == 0) {
+      strategy = w + 9;
+    } else if (strncmp(w, "isa=", 4) == 0) {
+      isa = w + 4;
+    } else if (strncmp(w, "format=", 7) == 0) {
+      format = w + 7;
+    } else if (sscanf(w, "tile=%ux%u%c", &mr, &nr, &tail) == 2) {
+      char m[16], n[16];
+      snprintf(m, sizeof m, "%u", mr);
+      snprintf(n, sizeof n, "%u", nr);
+      have[TUNE_MR] = index_of(TUNE_MR, m, &s->index[TUNE_MR]);
+      have[TUNE_NR] = index_of(TUNE_NR, n, &s->index[TUNE_NR]);
+    } else {
+      int known = 0;
+      for (int p = TUNE_KUNROLL; p <= TUNE_NC; p++) {
+        const char *key = blocks[p - TUNE_KUNROLL];
+        if (strncmp(w, key, strlen(key)) == 0) {
+          have[p] = index_of(p, w + strlen(key), &s->index[p]);
+          known = 1;
+        }
+      }
+      if (!known) {
+        return 0;
+      }
+    }
+  }
+  for (int p = 0; p < TUNE_PARAMETERS; p++) {
+    if (!have[p]) {
+      return 0;
+    }
+  }
+  for (size_t f = 0; f < space->family_count && strategy && isa; f++) {
+    const tune_family *fam = &space->families[f];
+    if (strcmp(fam->strategy, strategy) == 0 && strcmp(fam->isa, isa) == 0 &&
+        (fam->format ? format && strcmp(fam->format, format) == 0 : !format)) {
+      s->family = f;
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -57,6 +57,10 @@ char *tune_block_row(const tune_schedule *s);
  * parameter's range. */
 int tune_step(tune_schedule *s, int parameter, int step);
 
+/* A schedule's text (tune_schedule_text's) back into *s; 0 when it is malformed or names a family
+ * or value outside the space. */
+int tune_parse_schedule(const tune_space *space, const char *text, tune_schedule *s);
+
 /* "2u" into *op; 0 for a malformed operand. */
 int tune_parse_operand(const char *text, tune_operand *op);
 
