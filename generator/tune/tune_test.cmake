@@ -1,8 +1,9 @@
 # Tests of lowbit-tune (docs/design.md, section 33), one PART per ctest test, each in its own
 # folder DIR, on a small convolution so that a run takes seconds:
 #   errors   bad input: a one-line error and exit status 2, and no database written
-#   resume   a host run, then the same command with a larger budget resumes from the journal:
-#            nothing scored twice, the database entry is a schedule that was scored
+#   resume   a host run, then the same command with a larger budget, killed (-9) after a few
+#            seconds and run again, resumes from the journal: nothing scored twice or lost, the
+#            database entry is the journal's best
 #   mca      two fresh runs modelled on the Cortex-A53 give byte-identical databases
 #   sshlogin the host timing through GNU parallel's --sshlogin ':' (this machine)
 # TUNE is lowbit-tune; CORE (mca) an aarch64 liblowbit_core.a.
@@ -79,8 +80,11 @@ elseif(PART STREQUAL "resume" OR PART STREQUAL "sshlogin")
     message(FATAL_ERROR "expected 4 scores in the journal, found ${first_count}")
   endif()
   if(PART STREQUAL "resume")
+    # kill -9 a few seconds into a longer run: whenever it lands, the journal stays whole.
+    execute_process(COMMAND timeout -s KILL 4 "${TUNE}" ${args} --budget 3
+                    WORKING_DIRECTORY "${DIR}" OUTPUT_QUIET ERROR_QUIET)
     tune(status err ${args} --budget 3)
-    if(NOT status EQUAL 0 OR NOT err MATCHES "resuming from .*journal \\(4 schedules scored")
+    if(NOT status EQUAL 0 OR NOT err MATCHES "resuming from .*journal \\([456] schedules scored")
       message(FATAL_ERROR "the second run did not resume from the journal")
     endif()
     file(STRINGS "${DIR}/work/journal" second REGEX " score=[0-9]")
