@@ -45,6 +45,9 @@ static const char usage[] =
     "  --budget N        schedules scored per pair and class at most (default: 48); the search is\n"
     "                    exhaustive when the space is no larger, else greedy best-first (G-BFS)\n"
     "  --jobs N          candidates built and modelled at once (default: 2); timing runs alone\n"
+    "  --max-pairs N     bit-serial only for pairs of at most N plane pairs (default: 16; no\n"
+    "                    CPU measured so far crosses over to direct beyond 8, and the model's\n"
+    "                    traces of 72 plane pairs outgrow llvm-mca's memory)\n"
     "  --repeats N       timed runs per shape, the median kept (default: 11)\n"
     "  --rows N          output rows per modelled run, scaled to the layer (default: 1)\n"
     "  --sshlogin L      time on GNU parallel's --sshlogin L (':' is this machine)\n"
@@ -458,7 +461,7 @@ int main(int argc, char **argv) {
              *shapes_text = "C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", *kmax_text = "256",
              *isa_text = NULL, *score_text = NULL, *db = NULL, *work_root = NULL, *core = NULL,
              *sshlogin = NULL, *replay_path = NULL;
-  unsigned budget = 48, jobs = 2, repeats = 11, rows = 1;
+  unsigned budget = 48, jobs = 2, repeats = 11, rows = 1, max_pairs = 16;
   int fresh = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -481,6 +484,8 @@ int main(int argc, char **argv) {
       score_text = required_value(argc, argv, &i);
     } else if (strcmp(a, "--budget") == 0) {
       budget = parse_positive(a, required_value(argc, argv, &i), 1000000);
+    } else if (strcmp(a, "--max-pairs") == 0) {
+      max_pairs = parse_positive(a, required_value(argc, argv, &i), 256);
     } else if (strcmp(a, "--jobs") == 0) {
       jobs = parse_positive(a, required_value(argc, argv, &i), 256);
     } else if (strcmp(a, "--repeats") == 0) {
@@ -681,7 +686,9 @@ int main(int argc, char **argv) {
           (build_target != target && !lb_gen_strings_contains(&target->isas, isa))) {
         continue;
       }
-      space.families[space.family_count++] = (tune_family){"bitserial", isa, NULL};
+      if (space.a.bits * space.w.bits <= max_pairs) {
+        space.families[space.family_count++] = (tune_family){"bitserial", isa, NULL};
+      }
       if (space.a.encoding == 'b' && space.w.encoding == 'b') {
         space.families[space.family_count++] = (tune_family){"bitserial-xor", isa, NULL};
       }
