@@ -64,14 +64,14 @@ const lb_gemm_kernel_info* registry_kernel(int strategy, bool s16_only, lb_opera
   return best;
 }
 
-const lb_gemm_kernel_info* row_kernel(const Row& row) {
+const lb_gemm_kernel_info* row_kernel(const Row& row, size_t k) {
   switch (row.route) {
     case Route::kBaseline:
       return registry_kernel(LB_STRATEGY_DIRECT, true, row.a, row.w);
     case Route::kBitserial:
-      return lb_gemm_select(row.a, row.w, LB_BITSERIAL);
+      return lb_gemm_select(row.a, row.w, LB_BITSERIAL, k);
     case Route::kDirect:
-      return lb_gemm_select(row.a, row.w, LB_DIRECT);
+      return lb_gemm_select(row.a, row.w, LB_DIRECT, k);
     case Route::kAnd:
       return registry_kernel(LB_STRATEGY_BITSERIAL, false, row.a, row.w);
     case Route::kXor:
@@ -87,7 +87,7 @@ void run_gemm(benchmark::State& state, const Row& row, Shape shape, unsigned thr
   state.counters["pairs"] = planes(row.a) * planes(row.w);
   state.counters["OPS"] = benchmark::Counter(2.0 * shape.m * shape.n * shape.k,
                                              benchmark::Counter::kIsIterationInvariantRate);
-  const lb_gemm_kernel_info* kernel = row_kernel(row);
+  const lb_gemm_kernel_info* kernel = row_kernel(row, shape.k);
   if (kernel == nullptr) {
     state.SkipWithError("no kernel for this row");
     return;

@@ -43,11 +43,25 @@ set(lowbit_target_file "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.target")
 # The per-CPU data that lowbit-gen turns into lb_tuning.c (docs/design.md, "Per-CPU data").
 set(lowbit_tuning_files "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.tuning"
     "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.crossover")
+# The schedule databases lowbit-gen reads (--schedule, docs/design.md section 32): auto, every
+# targets/<target>.<cpu>.schedules; none; or one file. Their entries add kernels, so CMake
+# reconfigures when they change.
+set(LOWBIT_SCHEDULES "auto" CACHE STRING "lowbit-gen --schedule: auto, none or a database file")
+if(LOWBIT_SCHEDULES STREQUAL "auto")
+  file(GLOB lowbit_schedule_files CONFIGURE_DEPENDS
+       "${LOWBIT_SOURCE_DIR}/targets/${LOWBIT_TARGET}.*.schedules")
+elseif(LOWBIT_SCHEDULES STREQUAL "none")
+  set(lowbit_schedule_files "")
+else()
+  set(lowbit_schedule_files "${LOWBIT_SCHEDULES}")
+endif()
+list(APPEND lowbit_tuning_files ${lowbit_schedule_files})
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${LOWBIT_SPEC}" "${lowbit_target_file}"
              ${lowbit_tuning_files})
 
 execute_process(
-  COMMAND "${LOWBIT_GEN}" --spec "${LOWBIT_SPEC}" --target "${LOWBIT_TARGET}" --list-outputs
+  COMMAND "${LOWBIT_GEN}" --spec "${LOWBIT_SPEC}" --target "${LOWBIT_TARGET}"
+          --schedule "${LOWBIT_SCHEDULES}" --list-outputs
   OUTPUT_VARIABLE listing ERROR_VARIABLE listing_error RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "lowbit: lowbit-gen --list-outputs failed: ${listing_error}")
@@ -77,7 +91,7 @@ add_custom_command(
   OUTPUT "${LOWBIT_GENERATED_DIR}/generated.stamp"
   BYPRODUCTS ${LOWBIT_GENERATED_SOURCES}
   COMMAND "${LOWBIT_GEN}" --spec "${LOWBIT_SPEC}" --target "${LOWBIT_TARGET}" ${mcpu_args}
-          -o "${LOWBIT_GENERATED_DIR}"
+          --schedule "${LOWBIT_SCHEDULES}" -o "${LOWBIT_GENERATED_DIR}"
   COMMAND "${CMAKE_COMMAND}" -E touch "${LOWBIT_GENERATED_DIR}/generated.stamp"
   DEPENDS ${lowbit_gen_depends} "${LOWBIT_SPEC}" "${lowbit_target_file}" ${lowbit_tuning_files}
           ${lowbit_templates}

@@ -199,6 +199,7 @@ static void resolve_derived(lb_gen_kernel *kernel, const lb_gen_context *context
 
 lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context *context,
                                      const char *needed_by, lb_gen_kernels *all) {
+  const char *outer = lb_gen_set_needed_by(needed_by);
   set_target_variables(kernel, context);
   evaluate_defaults(kernel);
   /* Code variables known before the metadata (from the keys or the defaults) serve its $assert
@@ -211,8 +212,7 @@ lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context
   char *path = lb_gen_format("%s/%s", context->templates_dir, relative);
   kernel->tmpl = lb_gen_template_load(path);
   if (!kernel->tmpl) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "template not found: %s%s%s%s", path,
-                needed_by ? " (needed by " : "", needed_by ? needed_by : "", needed_by ? ")" : "");
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "template not found: %s", path);
   }
   lb_gen_free(relative);
   lb_gen_free(path);
@@ -224,6 +224,7 @@ lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context
   lb_gen_env_set_string(&kernel->vars, "HEADER", header);
   lb_gen_free(header);
   resolve_derived(kernel, context, needed_by, all);
+  lb_gen_set_needed_by(outer);
   lb_gen_kernel *known = lb_gen_kernels_find(all, kernel->name);
   if (known) {
     return known;

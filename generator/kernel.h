@@ -49,9 +49,9 @@ char *lb_gen_kernel_finish(lb_gen_kernel *kernel, int flag_style);
 lb_gen_kernel *lb_gen_kernel_parse(const char *line, const char *default_isa, char **message);
 
 /* Resolves the kernel and, first, the kernels it derives, appending every kernel not yet in all
- * (by name) to it. A missing template ends the program with status 2, naming needed_by if not
- * NULL; a template fault ends it with status 1. Returns the kernel of all with this name (the
- * kernel itself unless an equal one was there). */
+ * (by name) to it. A missing template or a failed $assert ends the program with status 2, a
+ * template fault with status 1, either message naming needed_by if not NULL. Returns the kernel
+ * of all with this name (the kernel itself unless an equal one was there). */
 lb_gen_kernel *lb_gen_kernel_resolve(lb_gen_kernel *kernel, const lb_gen_context *context,
                                      const char *needed_by, lb_gen_kernels *all);
 

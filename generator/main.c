@@ -10,6 +10,7 @@
 #include "output.h"
 #include "paths.h"
 #include "registry.h"
+#include "schedules.h"
 #include "spec.h"
 #include "target.h"
 #include "tuning.h"
@@ -29,7 +30,8 @@
 #endif
 
 static const char usage_head[] =
-    "usage: lowbit-gen --spec FILE --target T [--mcpu CPU] (-o DIR | --list-outputs)\n"
+    "usage: lowbit-gen --spec FILE --target T [--mcpu CPU] [--schedule S]\n"
+    "                  (-o DIR | --list-outputs)\n"
     "       lowbit-gen --target T [--mcpu CPU] [--isa ISA] --op OP [--KEY VALUE ...] -o DIR\n"
     "       lowbit-gen --list-targets | --help | --version\n"
     "\n"
@@ -39,6 +41,8 @@ static const char usage_head[] =
     "\n"
     "  --spec FILE        kernels.spec: every kernel whose isa the target lists\n"
     "  --list-outputs     print '<file.c><TAB><isa>' for each .c spec mode writes; write nothing\n"
+    "  --schedule S       the schedule databases whose kernels and choices spec mode adds: auto,\n"
+    "                     every TARGETS/<T>.<cpu>.schedules (default); none; or a FILE\n"
     "  --target T         a description in the targets folder (default: generic)\n"
     "  --mcpu CPU         one of the target's cpus (default: its first)\n"
     "  -o DIR             output folder, created if needed\n"
@@ -81,7 +85,7 @@ typedef struct key_flag {
 } key_flag;
 
 typedef struct options {
-  const char *spec, *target, *mcpu, *out, *op;
+  const char *spec, *target, *mcpu, *out, *op, *schedule;
   const char *templates, *targets, *include;
   int list_outputs, list_targets, help, version;
   key_flag *keys;
@@ -97,10 +101,15 @@ typedef struct value_option {
   { flag, offsetof(options, field) }
 
 static const value_option value_options[] = {
-    VALUE_OPTION("--spec", spec),       VALUE_OPTION("--target", target),
-    VALUE_OPTION("--mcpu", mcpu),       VALUE_OPTION("-o", out),
-    VALUE_OPTION("--op", op),           VALUE_OPTION("--templates", templates),
-    VALUE_OPTION("--targets", targets), VALUE_OPTION("--include", include),
+    VALUE_OPTION("--spec", spec),
+    VALUE_OPTION("--target", target),
+    VALUE_OPTION("--mcpu", mcpu),
+    VALUE_OPTION("-o", out),
+    VALUE_OPTION("--op", op),
+    VALUE_OPTION("--templates", templates),
+    VALUE_OPTION("--targets", targets),
+    VALUE_OPTION("--include", include),
+    VALUE_OPTION("--schedule", schedule),
 };
 
 /* The value of the flag at argv[*i] (`--flag value`, `--flag=value`, `-oDIR`), or NULL when
@@ -227,12 +236,20 @@ static int run_spec(const options *opts, const lb_gen_target *target, const char
     lb_gen_kernels_push(&listed, kernel);
     lb_gen_free(needed_by);
   }
+  lb_gen_schedules schedules;
+  lb_gen_schedules_load(opts->schedule ? opts->schedule : "auto", opts->targets, target,
+                        &schedules);
+  for (size_t i = 0; i < schedules.count; i++) {
+    lb_gen_schedule *entry = &schedules.items[i];
+    entry->kernel = lb_gen_kernel_resolve(entry->kernel, &context, entry->where, &all);
+  }
   if (opts->list_outputs) {
     for (size_t i = 0; i < all.count; i++) {
       printf("%s.c\t%s\n", all.items[i]->name, all.items[i]->isa);
     }
     printf("%s\tgeneric\n", LB_GEN_REGISTRY_FILE);
     printf("%s\tgeneric\n", LB_GEN_TUNING_FILE);
+    printf("%s\tgeneric\n", LB_GEN_SCHEDULES_FILE);
     return 0;
   }
   lb_gen_files files = {NULL, 0};
@@ -241,6 +258,7 @@ static int run_spec(const options *opts, const lb_gen_target *target, const char
   }
   lb_gen_emit_registry(&files, &all, opts->spec);
   lb_gen_emit_tuning(&files, opts->targets, target);
+  lb_gen_emit_schedules(&files, &schedules);
   check_and_write(&files, target, cpu, opts);
   return 0;
 }
@@ -282,8 +300,9 @@ static lb_gen_kernel *single_kernel(const options *opts, const lb_gen_target *ta
 }
 
 static int run_single(const options *opts, const lb_gen_target *target, const char *cpu) {
-  if (opts->list_outputs) {
-    lb_gen_fail(LB_GEN_EXIT_INPUT, "--list-outputs applies to --spec");
+  if (opts->list_outputs || opts->schedule) {
+    lb_gen_fail(LB_GEN_EXIT_INPUT, "%s applies to --spec",
+                opts->list_outputs ? "--list-outputs" : "--schedule");
   }
   if (!opts->out) {
     lb_gen_fail(LB_GEN_EXIT_INPUT, "-o DIR is missing");

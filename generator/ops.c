@@ -328,7 +328,7 @@ static const lb_gen_op ops[] = {
             ".abits = ${ABITS}, .wbits = ${WBITS}, "
             ".aenc = ${AENC == \"\" ? \"0\" : \"'\" + AENC + \"'\"}, "
             ".wenc = ${WENC == \"\" ? \"0\" : \"'\" + WENC + \"'\"}, .mr = ${MR}, .nr = ${NR}, "
-            ".kblock = ${KBLOCK}, .a_format = ${A_CODE_ENUM}, .w_format = ${W_CODE_ENUM}, "
+            ".kblock = ${KBLOCK}, .kunroll = ${KUNROLL}, .a_format = ${A_CODE_ENUM}, .w_format = ${W_CODE_ENUM}, "
             ".max_abs_product = INT64_C(${MAX_ABS_PRODUCT}), .ukernel = ${NAME}, "
             ".pack_a = ${PACK_A}, .pack_w = ${PACK_W}, .pack_a_indirect = ${PACK_A_INDIRECT}, "
             ".pack_a_quantize = ${PACK_A_QUANTIZE}, .pack_a_transposed = ${PACK_A_TRANSPOSED}, "

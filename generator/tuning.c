@@ -1,15 +1,11 @@
 #include "tuning.h"
 
-#include <ctype.h>
 #include <string.h>
 
+#include "data_file.h"
 #include "util.h"
 
 #define DEFAULT_CPU "default"
-/* The runtime's probe holds a micro-architecture name in 64 bytes (runtime/src/cpu.h). */
-#define MAX_CPU_NAME 63
-/* Sizes and blocks stay below 1 GiB: size_t holds them on 32-bit ARM. */
-#define MAX_COUNT (1ull << 30)
 /* Plane pairs of the widest operands, 16 x 16 bits. */
 #define MAX_PAIRS 256ull
 
@@ -43,106 +39,8 @@ typedef struct crossover_row {
   int line;
 } crossover_row;
 
-/* A line of a data file that holds more than a comment: its blank-separated words. */
-typedef struct data_line {
-  int number;
-  lb_gen_strings words;
-} data_line;
-
-typedef struct data_file {
-  char *path;
-  data_line *lines;
-  size_t count;
-  int end_line; /* where a missing line is reported */
-} data_file;
-
-/* The lines of text (length bytes, read from path) into *file; NULL, or the error. */
-static char *parse_data_file(const char *path, const char *text, size_t length, data_file *file) {
-  *file = (data_file){lb_gen_strdup(path), NULL, 0, 0};
-  char *error = lb_gen_check_text(path, text, length);
-  if (error) {
-    return error;
-  }
-  char *content = lb_gen_strndup(text, length);
-  int number = 0;
-  for (char *at = content; at;) {
-    char *end = strchr(at, '\n');
-    if (end) {
-      *end = '\0';
-    }
-    number++;
-    char *cut = strpbrk(at, "#\r");
-    if (cut) {
-      *cut = '\0';
-    }
-    lb_gen_strings words = {0};
-    lb_gen_strings_split(&words, at);
-    if (words.count) {
-      file->lines = lb_gen_realloc(file->lines, (file->count + 1) * sizeof *file->lines);
-      file->lines[file->count++] = (data_line){number, words};
-    }
-    at = end ? end + 1 : NULL;
-  }
-  file->end_line = number;
-  lb_gen_free(content);
-  return NULL;
-}
-
-/* Cuts a key=value word at its '=' and points *value at the value. */
-static char *value_of(const data_file *file, int line, char *word, const char **value) {
-  char *equals = strchr(word, '=');
-  if (!equals || equals == word || !equals[1]) {
-    return lb_gen_error_at(file->path, line, "expected key=value, not '%s'", word);
-  }
-  *equals = '\0';
-  *value = equals + 1;
-  return NULL;
-}
-
-/* The cpu= word that starts every line. */
-static char *cpu_of(const data_file *file, const data_line *line, const char **cpu) {
-  char *word = line->words.items[0];
-  char *error = value_of(file, line->number, word, cpu);
-  if (error) {
-    return error;
-  }
-  if (strcmp(word, "cpu") != 0) {
-    return lb_gen_error_at(file->path, line->number,
-                           "a line starts with cpu=<micro-architecture|default>, not %s=", word);
-  }
-  int plain = strlen(*cpu) <= MAX_CPU_NAME;
-  for (const char *c = *cpu; *c; c++) {
-    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && !strchr("-_.", *c)) {
-      plain = 0;
-    }
-  }
-  if (!plain) {
-    return lb_gen_error_at(
-        file->path, line->number,
-        "cpu=%s: expected at most %d lower-case letters, digits, '-', '_' or '.'", *cpu,
-        MAX_CPU_NAME);
-  }
-  return NULL;
-}
-
-/* A decimal number below MAX_COUNT, with K (2^10) or M (2^20) after it when sizes are allowed. */
-static int parse_number(const char *text, int size_suffix, unsigned long long *value) {
-  *value = 0;
-  const char *c = text;
-  for (; isdigit((unsigned char)*c); c++) {
-    *value = *value * 10 + (unsigned long long)(*c - '0');
-    if (*value >= MAX_COUNT) {
-      return 0;
-    }
-  }
-  if (size_suffix && (*c == 'K' || *c == 'M')) {
-    *value <<= *c == 'K' ? 10 : 20;
-    c++;
-  }
-  return c > text && *c == '\0' && *value < MAX_COUNT;
-}
-
-static char *parse_rank(const data_file *file, int line, const char *value, tuning_row *row) {
+static char *parse_rank(const lb_gen_data_file *file, int line, const char *value,
+                        tuning_row *row) {
   for (const char *start = value;; start++) {
     size_t length = strcspn(start, ",");
     size_t c = 0;
@@ -168,26 +66,16 @@ static char *parse_rank(const data_file *file, int line, const char *value, tuni
   }
 }
 
-static char *parse_tuning_line(const data_file *file, const data_line *line, tuning_row *row) {
-  for (size_t w = 1; w < line->words.count; w++) {
-    char *key = line->words.items[w];
-    const char *value = NULL;
-    char *error = value_of(file, line->number, key, &value);
-    if (error) {
-      return error;
+static char *parse_tuning_line(const lb_gen_data_file *file, const lb_gen_data_line *line,
+                               tuning_row *row) {
+  const char *values[KEYS];
+  char *error = lb_gen_data_keys(file, line, key_names, KEYS, "l1d, l2, kc, mc, nc, rank", values);
+  for (size_t k = 0; !error && k < KEYS; k++) {
+    const char *key = key_names[k], *value = values[k];
+    row->given[k] = value != NULL;
+    if (!value) {
+      continue;
     }
-    size_t k = 0;
-    while (k < KEYS && strcmp(key, key_names[k]) != 0) {
-      k++;
-    }
-    if (k == KEYS) {
-      return lb_gen_error_at(file->path, line->number,
-                             "unknown key '%s' (l1d, l2, kc, mc, nc, rank)", key);
-    }
-    if (row->given[k]) {
-      return lb_gen_error_at(file->path, line->number, "%s= is given twice", key);
-    }
-    row->given[k] = 1;
     if (k == RANK) {
       error = parse_rank(file, line->number, value, row);
       if (error) {
@@ -195,22 +83,22 @@ static char *parse_tuning_line(const data_file *file, const data_line *line, tun
       }
     } else if (k >= KC && strcmp(value, "auto") == 0) {
       row->count[k] = 0;
-    } else if (!parse_number(value, k <= L2, &row->count[k]) || row->count[k] == 0) {
+    } else if (!lb_gen_data_number(value, k <= L2, &row->count[k]) || row->count[k] == 0) {
       return lb_gen_error_at(file->path, line->number, "%s=%s: expected %s", key, value,
                              k <= L2 ? "bytes from 1 to below 1G, with an optional K or M"
                                      : "auto or a count from 1 to below 2^30");
     }
   }
-  return NULL;
+  return error;
 }
 
-static char *load_tuning(const data_file *file, tuning_row **out) {
+static char *load_tuning(const lb_gen_data_file *file, tuning_row **out) {
   tuning_row *rows = lb_gen_alloc(file->count * sizeof *rows);
   *out = rows;
   const tuning_row *fallback = NULL;
   for (size_t i = 0; i < file->count; i++) {
     tuning_row *row = &rows[i];
-    char *error = cpu_of(file, &file->lines[i], &row->cpu);
+    char *error = lb_gen_data_cpu_of(file, &file->lines[i], &row->cpu);
     if (error) {
       return error;
     }
@@ -255,15 +143,15 @@ static char *load_tuning(const data_file *file, tuning_row **out) {
 static const char crossover_format[] =
     "expected cpu=<micro-architecture|default> isa=<isa> pairs=<N>";
 
-static char *load_crossover(const data_file *file, const lb_gen_target *target,
+static char *load_crossover(const lb_gen_data_file *file, const lb_gen_target *target,
                             crossover_row **out) {
   crossover_row *rows = lb_gen_alloc(file->count * sizeof *rows);
   *out = rows;
   for (size_t i = 0; i < file->count; i++) {
-    const data_line *line = &file->lines[i];
+    const lb_gen_data_line *line = &file->lines[i];
     crossover_row *row = &rows[i];
     row->line = line->number;
-    char *error = cpu_of(file, line, &row->cpu);
+    char *error = lb_gen_data_cpu_of(file, line, &row->cpu);
     if (error) {
       return error;
     }
@@ -272,9 +160,9 @@ static char *load_crossover(const data_file *file, const lb_gen_target *target,
     }
     char *isa_key = line->words.items[1], *pairs_key = line->words.items[2];
     const char *pairs = NULL;
-    error = value_of(file, line->number, isa_key, &row->isa);
+    error = lb_gen_data_value_of(file, line->number, isa_key, &row->isa);
     if (!error) {
-      error = value_of(file, line->number, pairs_key, &pairs);
+      error = lb_gen_data_value_of(file, line->number, pairs_key, &pairs);
     }
     if (error) {
       return error;
@@ -282,7 +170,7 @@ static char *load_crossover(const data_file *file, const lb_gen_target *target,
     if (strcmp(isa_key, "isa") != 0 || strcmp(pairs_key, "pairs") != 0) {
       return lb_gen_error_at(file->path, line->number, "%s", crossover_format);
     }
-    if (!parse_number(pairs, 0, &row->pairs) || row->pairs > MAX_PAIRS) {
+    if (!lb_gen_data_number(pairs, 0, &row->pairs) || row->pairs > MAX_PAIRS) {
       return lb_gen_error_at(file->path, line->number, "pairs=%s: expected 0..%llu", pairs,
                              MAX_PAIRS);
     }
@@ -346,14 +234,12 @@ static void add_tuning_row(lb_gen_file *file, const tuning_row *row) {
 char *lb_gen_tuning_parse(lb_gen_files *files, const lb_gen_target *target,
                           const lb_gen_text_file *tuning_text,
                           const lb_gen_text_file *crossover_text) {
-  data_file tuning_file, crossover_file;
+  lb_gen_data_file tuning_file, crossover_file;
   tuning_row *tuning = NULL;
   crossover_row *crossover = NULL;
-  char *error =
-      parse_data_file(tuning_text->path, tuning_text->text, tuning_text->length, &tuning_file);
+  char *error = lb_gen_data_file_parse(tuning_text, &tuning_file);
   if (!error) {
-    error = parse_data_file(crossover_text->path, crossover_text->text, crossover_text->length,
-                            &crossover_file);
+    error = lb_gen_data_file_parse(crossover_text, &crossover_file);
   }
   if (!error) {
     error = load_tuning(&tuning_file, &tuning);

@@ -4,17 +4,11 @@
 #ifndef LB_GEN_TUNING_H
 #define LB_GEN_TUNING_H
 
+#include "data_file.h"
 #include "emit.h"
 #include "target.h"
 
 #define LB_GEN_TUNING_FILE "lb_tuning.c"
-
-/* A data file's text (length bytes) and the path its errors name. */
-typedef struct lb_gen_text_file {
-  const char *path;
-  const char *text;
-  size_t length;
-} lb_gen_text_file;
 
 /* Parses and checks the .tuning and .crossover texts of target and adds lb_tuning.c; NULL, or the
  * error (lb_gen_error_at) of the first bad line or byte, files then untouched. */

@@ -149,14 +149,29 @@ char *lb_gen_check_text(const char *path, const char *text, size_t length) {
   return NULL;
 }
 
+static const char *needed_by;
+
+const char *lb_gen_set_needed_by(const char *where) {
+  const char *previous = needed_by;
+  needed_by = where;
+  return previous;
+}
+
+static _Noreturn void end_failure(int status) {
+  if (needed_by) {
+    fprintf(stderr, " (needed by %s)", needed_by);
+  }
+  fputc('\n', stderr);
+  exit(status);
+}
+
 void lb_gen_fail(int status, const char *format, ...) {
   va_list args;
   va_start(args, format);
   fputs("lowbit-gen: error: ", stderr);
   vfprintf(stderr, format, args);
-  fputc('\n', stderr);
   va_end(args);
-  exit(status);
+  end_failure(status);
 }
 
 void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...) {
@@ -164,9 +179,8 @@ void lb_gen_fail_at(int status, const char *file, int line, const char *format, 
   va_start(args, format);
   fprintf(stderr, "%s:%d: error: ", file, line);
   vfprintf(stderr, format, args);
-  fputc('\n', stderr);
   va_end(args);
-  exit(status);
+  end_failure(status);
 }
 
 void lb_gen_buf_append(lb_gen_buf *buf, const char *text, size_t length) {

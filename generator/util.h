@@ -16,6 +16,10 @@ _Noreturn void lb_gen_fail(int status, const char *format, ...)
 /* Prints "<file>:<line>: error: <message>" and exits with status. */
 _Noreturn void lb_gen_fail_at(int status, const char *file, int line, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
+/* What input the program is working for (a spec or database line), which lb_gen_fail and
+ * lb_gen_fail_at add to their message as " (needed by <where>)"; NULL for none. Returns the one
+ * it replaces. */
+const char *lb_gen_set_needed_by(const char *where);
 
 /* A reader's error as one line without a newline, "lowbit-gen: error: <message>" or
  * "<file>:<line>: error: <message>": readers return it so that a caller other than the command

@@ -5,7 +5,7 @@
 #
 #   scripts/fuzz.sh [--seconds N | --runs N] [fuzzer...]
 #
-# fuzzers: spec target tuning idx checkpoint config (default: all), 60 seconds each by default;
+# fuzzers: spec target tuning schedules idx checkpoint config (default: all), 60 seconds each by default;
 # with both --seconds and --runs, each stops at the first limit it reaches.
 # The build folder is build/fuzz, configured as the host-asan preset (LOWBIT_FUZZ_BUILD names
 # another); what libFuzzer finds stays in
@@ -13,7 +13,7 @@
 #   build/fuzz/tests/fuzz/lowbit-fuzz-<fuzzer> <crash file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all=(spec target tuning idx checkpoint config)
+all=(spec target tuning schedules idx checkpoint config)
 limit=()
 fuzzers=()
 while [[ $# -gt 0 ]]; do

@@ -335,9 +335,10 @@ static void check_problem(const problem *p, lb_strategy_choice strategy, unsigne
   } else {
     status = lb_conv2d_backward_create(&d, p->w_data, &conv);
   }
+  /* Whether a strategy has a kernel for the operands does not depend on K. */
   if (status == LB_NO_KERNEL && strategy != LB_AUTO &&
-      (lb_gemm_select(p->dy, p->w, strategy) == NULL ||
-       lb_gemm_select(p->dy, p->x, strategy) == NULL)) {
+      (lb_gemm_select(p->dy, p->w, strategy, 1) == NULL ||
+       lb_gemm_select(p->dy, p->x, strategy, 1) == NULL)) {
     return; /* no kernel of that strategy: right to refuse */
   }
   if (status != LB_OK) {
@@ -676,7 +677,7 @@ static int part_invalid(void) {
   for (size_t i = 0; i < count; i++) {
     for (size_t j = 0; j < count; j++) {
       for (size_t st = 1; st < COUNT(strategies); st++) {
-        if (lb_gemm_select(kinds[i], kinds[j], strategies[st]) != NULL) {
+        if (lb_gemm_select(kinds[i], kinds[j], strategies[st], 1) != NULL) {
           continue;
         }
         d = good, d.dy = kinds[i], d.forward.w = kinds[j], d.strategy = strategies[st];

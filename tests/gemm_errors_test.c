@@ -171,7 +171,7 @@ static size_t unsupported_kernels(call valid) {
 
 /* A caller's own kernel description that the driver could not call. */
 static void malformed_kernel(call valid) {
-  const lb_gemm_kernel_info *model = lb_gemm_select(valid.desc.a, valid.desc.w, LB_AUTO);
+  const lb_gemm_kernel_info *model = lb_gemm_select(valid.desc.a, valid.desc.w, LB_AUTO, valid.k);
   if (model == NULL) {
     fprintf(stderr, "FAIL no kernel for the valid call\n");
     failures++;

@@ -23,6 +23,8 @@ static const lb_test_fill extreme_fills[][2] = {{LB_FILL_MAX, LB_FILL_MIN},
                                                 {LB_FILL_MIN, LB_FILL_MIN}};
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+/* K of the calls that let lb_gemm choose: above 256, the smallest class lowbit-tune writes. */
+#define CHOSEN_K 300
 
 typedef struct tally {
   size_t passed, failed;
@@ -73,15 +75,15 @@ static void run_configuration(tally *t, const lb_gemm_kernel_info *kernel,
 
 /* LB_BITSERIAL and LB_DIRECT choose within their family; LB_AUTO takes one of those two choices. */
 static int chosen_as_asked(const lb_gemm_kernel_info *kernel, lb_strategy_choice strategy,
-                           lb_operand a, lb_operand w) {
+                           lb_operand a, lb_operand w, size_t k) {
   switch (strategy) {
   case LB_BITSERIAL:
     return kernel->strategy == LB_STRATEGY_BITSERIAL ||
            kernel->strategy == LB_STRATEGY_BITSERIAL_XOR;
   case LB_DIRECT: return kernel->strategy == LB_STRATEGY_DIRECT;
   case LB_AUTO:
-    return kernel == lb_gemm_select(a, w, LB_BITSERIAL) ||
-           kernel == lb_gemm_select(a, w, LB_DIRECT);
+    return kernel == lb_gemm_select(a, w, LB_BITSERIAL, k) ||
+           kernel == lb_gemm_select(a, w, LB_DIRECT, k);
   }
   return 0;
 }
@@ -141,20 +143,20 @@ int main(int argc, char **argv) {
       for (size_t ea = 0; ea < na; ea++) {
         for (size_t ew = 0; ew < nw; ew++) {
           const lb_operand a = {(unsigned)abits, aenc[ea]}, w = {wbits, wenc[ew]};
-          const lb_gemm_kernel_info *chosen = lb_gemm_select(a, w, strategies[s]);
+          const lb_gemm_kernel_info *chosen = lb_gemm_select(a, w, strategies[s], CHOSEN_K);
           if (chosen == NULL) {
             fprintf(stderr, "FAIL no kernel for a%u%c x w%u%c, strategy %d\n", a.bits,
                     (char)a.encoding, w.bits, (char)w.encoding, (int)strategies[s]);
             total.failed++;
             continue;
           }
-          if (!chosen_as_asked(chosen, strategies[s], a, w) ||
+          if (!chosen_as_asked(chosen, strategies[s], a, w, CHOSEN_K) ||
               !lb_gemm_kernel_supports(chosen, a, w)) {
             fprintf(stderr, "FAIL strategy %d chose %s for a%u%c x w%u%c\n", (int)strategies[s],
                     chosen->name, a.bits, (char)a.encoding, w.bits, (char)w.encoding);
             total.failed++;
           }
-          const lb_test_case tc = {NULL,           strategies[s],  a, w, 9, 11, 300,
+          const lb_test_case tc = {NULL,           strategies[s],  a, w, 9, 11, CHOSEN_K,
                                    LB_FILL_RANDOM, LB_FILL_RANDOM, 2};
           record(&total, lb_test_check(&tc, &rng));
         }

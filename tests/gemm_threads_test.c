@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
       for (size_t o = 0; o < COUNT(operands); o++) {
         for (size_t st = 0; st < COUNT(strategies); st++) {
           const lb_operand a = operands[o][0], w = operands[o][1];
-          const lb_gemm_kernel_info *kernel = lb_gemm_select(a, w, strategies[st]);
+          const lb_gemm_kernel_info *kernel =
+              lb_gemm_select(a, w, strategies[st], shapes[s].k);
           const lb_test_case tc = {kernel,         strategies[st], a,           w,
                                    shapes[s].m,    shapes[s].n,    shapes[s].k, LB_FILL_RANDOM,
                                    LB_FILL_RANDOM, threads[t]};

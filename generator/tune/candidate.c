@@ -133,15 +133,17 @@ int tune_build_kernel(const tune_context *ctx, const tune_schedule *s) {
       return 1;
     }
   }
-  char *gen_argv[] = {(char *)ctx->gen, "--spec", spec, "--target", (char *)name, "--mcpu",
-                      (char *)gen_cpu(ctx), "--targets", targets, "-o", gen, NULL, NULL};
+  /* The candidate's kernel alone: no committed schedule database adds kernels to it. */
+  char *gen_argv[] = {(char *)ctx->gen,     "--spec",    spec,    "--target", (char *)name,
+                      "--mcpu",             (char *)gen_cpu(ctx), "--targets", targets,
+                      "--schedule=none",    "-o",        gen,     NULL,       NULL};
   int status = tune_run(gen_argv, NULL, log, NULL);
   if (status != 0) {
     return status == 2 ? REFUSED : 1;
   }
   char *outputs = NULL;
-  gen_argv[9] = "--list-outputs";
-  gen_argv[10] = NULL;
+  gen_argv[10] = "--list-outputs";
+  gen_argv[11] = NULL;
   if (tune_run(gen_argv, NULL, log, &outputs) != 0) {
     return 1;
   }

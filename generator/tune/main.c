@@ -524,6 +524,11 @@ int main(int argc, char **argv) {
     fail(2, error);
   }
   const int arm = strcmp(target->arch, "x86_64") != 0;
+  if (!cpu && !arm && !target_has(target, lb_cpu_uarch())) {
+    fail(2, lb_gen_format("this machine's cpu (%s) is not a cpu of %s: name the one to tune for "
+                          "with --mcpu (its cpus: see %s)",
+                          lb_cpu_uarch(), target_name, target_path));
+  }
   if (!cpu) {
     cpu = arm ? target->cpus.items[0] : lb_cpu_uarch();
   }

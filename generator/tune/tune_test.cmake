@@ -46,25 +46,30 @@ if(PART STREQUAL "errors")
   expect_error("unknown argument '--frobnicate'" --target x86-avx2 --frobnicate)
   expect_error("--target is required")
   expect_error("no target 'sparc'" --target sparc)
-  expect_error("'3x:1u' is not A:W" --target x86-avx2 --pairs 3x:1u --shape "${shape}")
-  expect_error("'2b:1u' is not A:W" --target x86-avx2 --pairs 2b:1u --shape "${shape}")
-  expect_error("--shape: 'C99' is neither" --target x86-avx2 --shape C99)
-  expect_error("--budget wants a whole number" --target x86-avx2 --budget 0)
-  expect_error("--score is time or mca" --target x86-avx2 --score fast)
-  expect_error("--score mca on x86 only replays" --target x86-avx2 --score mca)
+  expect_error("'3x:1u' is not A:W" --target x86-avx2 --mcpu znver3 --pairs 3x:1u --shape "${shape}")
+  expect_error("'2b:1u' is not A:W" --target x86-avx2 --mcpu znver3 --pairs 2b:1u --shape "${shape}")
+  expect_error("--shape: 'C99' is neither" --target x86-avx2 --mcpu znver3 --shape C99)
+  expect_error("--budget wants a whole number" --target x86-avx2 --mcpu znver3 --budget 0)
+  expect_error("--score is time or mca" --target x86-avx2 --mcpu znver3 --score fast)
+  expect_error("--score mca on x86 only replays" --target x86-avx2 --mcpu znver3 --score mca)
   expect_error("needs a board \\(--sshlogin\\)" --target aarch64-neon --score time)
   expect_error("pentium is not a cpu of x86-avx2" --target x86-avx2 --mcpu pentium)
-  expect_error("--kmax wants increasing" --target x86-avx2 --kmax 256,64)
+  # A host the target does not name (LOWBIT_CPU stands in for one) needs --mcpu.
+  set(ENV{LOWBIT_CPU} pentium4)
+  expect_error("this machine's cpu \\(pentium4\\) is not a cpu of x86-avx2: name the one to tune"
+               --target x86-avx2)
+  unset(ENV{LOWBIT_CPU})
+  expect_error("--kmax wants increasing" --target x86-avx2 --mcpu znver3 --kmax 256,64)
   # A journal of other inputs, and a damaged one, are refused rather than overwritten.
   file(MAKE_DIRECTORY "${DIR}/work")
   file(WRITE "${DIR}/work/journal" "inputs target=x86-avx2 cpu=other\n")
-  expect_error("written for other inputs" --target x86-avx2 --shape "${shape}" --work
-               "${DIR}/work")
+  expect_error("written for other inputs" --target x86-avx2 --mcpu znver3 --shape "${shape}"
+               --work "${DIR}/work")
   file(WRITE "${DIR}/work/journal" "garbage")
-  expect_error("journal:1: the line does not end" --target x86-avx2 --shape "${shape}" --work
-               "${DIR}/work")
+  expect_error("journal:1: the line does not end" --target x86-avx2 --mcpu znver3
+               --shape "${shape}" --work "${DIR}/work")
 elseif(PART STREQUAL "resume" OR PART STREQUAL "sshlogin")
-  set(args --target x86-avx2 --pairs 2u:1u --shape "${shape}" --isa avx2 --repeats 3
+  set(args --target x86-avx2 --mcpu znver3 --pairs 2u:1u --shape "${shape}" --isa avx2 --repeats 3
            --db "${DIR}/db.schedules" --work "${DIR}/work")
   if(PART STREQUAL "sshlogin")
     list(APPEND args --sshlogin :)

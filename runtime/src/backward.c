@@ -295,8 +295,10 @@ lb_status lb_conv2d_backward_create(const lb_conv2d_backward_desc *desc, const v
   if (geometry.group_out_c > (uint64_t)INT64_MAX / max_product / overlap) {
     return LB_INVALID_ARGUMENT;
   }
-  const lb_gemm_kernel_info *data = lb_gemm_select(desc->dy, forward.w, desc->strategy);
-  const lb_gemm_kernel_info *weights_kernel = lb_gemm_select(desc->dy, forward.a, desc->strategy);
+  const lb_gemm_kernel_info *data =
+      lb_gemm_select(desc->dy, forward.w, desc->strategy, geometry.group_out_c);
+  const lb_gemm_kernel_info *weights_kernel =
+      lb_gemm_select(desc->dy, forward.a, desc->strategy, geometry.rows);
   if (data == NULL || weights_kernel == NULL || !lb_kernels_have_packs(data, weights_kernel)) {
     return LB_NO_KERNEL;
   }

@@ -35,7 +35,7 @@ lb_status lb_gemm(const lb_gemm_desc *desc, size_t m, size_t n, size_t k, const 
   }
   const lb_gemm_kernel_info *kernel = desc->kernel;
   if (kernel == NULL) {
-    kernel = lb_kernel_choice(desc->a, desc->w, desc->strategy);
+    kernel = lb_kernel_choice(desc->a, desc->w, desc->strategy, k);
   } else if (!lb_kernel_accepts(kernel, desc->a, desc->w)) {
     kernel = NULL;
   }

@@ -148,7 +148,7 @@ static lb_status lb_allocate_weights(lb_operator *op, const lb_gemm_plan *plan,
 
 lb_status lb_operator_create(const lb_conv2d_desc *desc, const lb_conv_geometry *geometry,
                              const void *weights, lb_operator **out) {
-  const lb_gemm_kernel_info *kernel = lb_gemm_select(desc->a, desc->w, desc->strategy);
+  const lb_gemm_kernel_info *kernel = lb_gemm_select(desc->a, desc->w, desc->strategy, geometry->k);
   const int float_input = desc->input == LB_INPUT_FLOAT;
   const int rows_are_input = !float_input && geometry->kernel_h == 1 && geometry->kernel_w == 1 &&
                              geometry->stride_h == 1 && geometry->stride_w == 1 &&

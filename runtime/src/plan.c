@@ -4,6 +4,7 @@
 
 #include "cpu.h"
 #include "plan.h"
+#include "select.h"
 
 #define LB_PANEL_ALIGNMENT ((size_t)64)
 
@@ -73,23 +74,28 @@ static void lb_plan_correction(lb_gemm_plan *plan) {
   correction->needed = correction->t_scale != 1 || a->offset != 0 || w->offset != 0;
 }
 
-/* Cache blocks from the CPU's tuning row: kc, mc and nc as it gives them, or derived from the
- * cache sizes (auto). */
-static void lb_plan_blocks(lb_gemm_plan *plan, unsigned threads) {
-  const lb_tuning_row *tuning = lb_cpu_tuning();
+/* Cache blocks from the schedule database's entry when the plan runs its kernel, else from the
+ * CPU's tuning row: kc, mc and nc as they give them, or derived from the cache sizes (auto). */
+static void lb_plan_blocks(lb_gemm_plan *plan, const lb_gemm_problem *problem, unsigned threads) {
   const lb_gemm_kernel_info *kernel = plan->kernel;
-  const size_t kc_blocks = tuning->kc != LB_TUNING_AUTO
-                               ? tuning->kc / kernel->kblock
+  const lb_schedule *schedule = lb_schedule_for(problem->a_operand, problem->w_operand, plan->k);
+  const lb_tuning_row *tuning = lb_cpu_tuning();
+  size_t kc = tuning->kc, mc = tuning->mc, nc = tuning->nc;
+  if (schedule != NULL && schedule->kernel == kernel) {
+    kc = schedule->kc;
+    mc = schedule->mc;
+    nc = schedule->nc;
+  }
+  const size_t kc_blocks = kc != LB_TUNING_AUTO
+                               ? kc / kernel->kblock
                                : lb_cpu_l1d_bytes() / LB_L1_SHARE_DIVISOR / plan->a.block_bytes;
   plan->kc_blocks = lb_clamp(kc_blocks, 1, plan->kblocks);
-  const size_t nc_panels =
-      tuning->nc != LB_TUNING_AUTO
-          ? tuning->nc / kernel->nr
-          : lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR / (plan->kc_blocks * plan->w.block_bytes);
+  const size_t nc_panels = nc != LB_TUNING_AUTO ? nc / kernel->nr
+                                                : lb_cpu_l2_bytes() / LB_L2_SHARE_DIVISOR /
+                                                      (plan->kc_blocks * plan->w.block_bytes);
   plan->nc_panels = lb_clamp(nc_panels, 1, plan->w.panels);
-  plan->mc_panels = tuning->mc != LB_TUNING_AUTO
-                        ? lb_clamp(tuning->mc / kernel->mr, 1, plan->a.panels)
-                        : plan->a.panels;
+  plan->mc_panels =
+      mc != LB_TUNING_AUTO ? lb_clamp(mc / kernel->mr, 1, plan->a.panels) : plan->a.panels;
   plan->n_blocks = lb_divide_up(plan->w.panels, plan->nc_panels);
   /* Enough items for the pool's dynamic scheduling: split M first, since W panels are shared. */
   const size_t wanted = threads > 1 ? (size_t)threads * LB_ITEMS_PER_THREAD : 1;
@@ -164,7 +170,7 @@ lb_status lb_gemm_plan_layout(lb_gemm_plan *plan, const lb_gemm_kernel_info *ker
   plan->c_element_bytes = out64 ? sizeof(int64_t) : sizeof(int32_t);
 
   lb_plan_correction(plan);
-  lb_plan_blocks(plan, threads);
+  lb_plan_blocks(plan, problem, threads);
   plan->a.panel_bytes = lb_aligned_size(plan->kblocks, plan->a.block_bytes);
   plan->w.panel_bytes = lb_aligned_size(plan->kblocks, plan->w.block_bytes);
   return plan->a.panel_bytes != 0 && plan->w.panel_bytes != 0 ? LB_OK : LB_OUT_OF_MEMORY;

@@ -1,8 +1,10 @@
-/* Which kernel computes a configuration: what a kernel accepts, how the per-CPU data
- * (targets/<target>.tuning and .crossover) rank the kernels that accept it, and the table of
- * choices for every operand pair and strategy, built once per process so that a call only looks
- * its kernel up. */
+/* Which kernel computes a configuration: what a kernel accepts, the schedule database's entry for
+ * the CPU, operands and K (targets/<target>.<cpu>.schedules), else how the per-CPU data
+ * (targets/<target>.tuning and .crossover) rank the kernels that accept it; the tables of choices
+ * for every operand pair and strategy are built once per process so that a call only looks its
+ * kernel up. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codes.h"
@@ -19,6 +21,11 @@ enum { LB_CHOICE_AUTO, LB_CHOICE_BITSERIAL, LB_CHOICE_DIRECT, LB_CHOICES };
 static struct {
   pthread_once_t once;
   const lb_gemm_kernel_info *kernel[LB_OPERAND_KINDS][LB_OPERAND_KINDS][LB_CHOICES];
+  /* This CPU's schedule rows, in table order; those of an operand pair are
+   * schedules[schedule_first[a][w] ..][schedule_count[a][w]]. */
+  lb_schedule *schedules;
+  size_t schedule_first[LB_OPERAND_KINDS][LB_OPERAND_KINDS];
+  size_t schedule_count[LB_OPERAND_KINDS][LB_OPERAND_KINDS];
 } lb_choices = {.once = PTHREAD_ONCE_INIT};
 
 static size_t lb_operand_kind(lb_operand op) {
@@ -156,6 +163,37 @@ static const lb_gemm_kernel_info *lb_best_kernel(lb_operand a, lb_operand w, int
   return best;
 }
 
+/* The rows of this CPU, their kernels looked up by name. A kernel that is not registered, does not
+ * run on this CPU or does not take the operands leaves its K class to the ranking (a test checks
+ * that the committed databases name none such). Out of memory leaves every class to it. */
+static void lb_schedules_build(const char *uarch) {
+  size_t count = 0;
+  for (size_t i = 0; i < lb_schedule_row_count; i++) {
+    count += strcmp(lb_schedule_rows[i].cpu, uarch) == 0;
+  }
+  lb_choices.schedules = count != 0 ? malloc(count * sizeof *lb_choices.schedules) : NULL;
+  if (lb_choices.schedules == NULL) {
+    return;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < lb_schedule_row_count; i++) {
+    const lb_schedule_row *row = &lb_schedule_rows[i];
+    if (strcmp(row->cpu, uarch) != 0) {
+      continue;
+    }
+    const size_t a_kind = lb_operand_kind(row->a), w_kind = lb_operand_kind(row->w);
+    if (lb_choices.schedule_count[a_kind][w_kind]++ == 0) {
+      lb_choices.schedule_first[a_kind][w_kind] = at;
+    }
+    const lb_gemm_kernel_info *kernel = lb_gemm_kernel_by_name(row->kernel);
+    if (kernel != NULL && !lb_kernel_accepts(kernel, row->a, row->w)) {
+      kernel = NULL;
+    }
+    lb_choices.schedules[at++] = (lb_schedule){
+        .kernel = kernel, .kmax = row->kmax, .kc = row->kc, .mc = row->mc, .nc = row->nc};
+  }
+}
+
 /* LB_AUTO takes the bit-serial kernel while abits x wbits (plane pairs, one AND and popcount pass
  * each) is at most the crossover of its ISA on this CPU, and the direct one beyond. */
 static void lb_choices_build(void) {
@@ -178,11 +216,30 @@ static void lb_choices_build(void) {
       }
     }
   }
+  lb_schedules_build(uarch);
 }
 
-const lb_gemm_kernel_info *lb_kernel_choice(lb_operand a, lb_operand w,
-                                            lb_strategy_choice strategy) {
+const lb_schedule *lb_schedule_for(lb_operand a, lb_operand w, size_t k) {
   pthread_once(&lb_choices.once, lb_choices_build);
+  const size_t a_kind = lb_operand_kind(a), w_kind = lb_operand_kind(w);
+  const size_t first = lb_choices.schedule_first[a_kind][w_kind];
+  for (size_t i = first; i < first + lb_choices.schedule_count[a_kind][w_kind]; i++) {
+    const lb_schedule *schedule = &lb_choices.schedules[i];
+    if (schedule->kmax == 0 || k <= schedule->kmax) {
+      return schedule->kernel != NULL ? schedule : NULL;
+    }
+  }
+  return NULL;
+}
+
+const lb_gemm_kernel_info *lb_kernel_choice(lb_operand a, lb_operand w, lb_strategy_choice strategy,
+                                            size_t k) {
+  const lb_schedule *schedule = lb_schedule_for(a, w, k);
+  if (schedule != NULL &&
+      (strategy == LB_AUTO ||
+       (strategy == LB_BITSERIAL) == lb_strategy_uses_bitplanes(schedule->kernel->strategy))) {
+    return schedule->kernel;
+  }
   return lb_choices.kernel[lb_operand_kind(a)][lb_operand_kind(w)][lb_choice_index(strategy)];
 }
 
@@ -191,10 +248,11 @@ int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_
          lb_kernel_accepts(kernel, a, w);
 }
 
-const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy) {
+const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy,
+                                          size_t k) {
   if (!lb_operand_is_valid(a) || !lb_operand_is_valid(w) ||
-      !lb_strategy_choice_is_valid(strategy)) {
+      !lb_strategy_choice_is_valid(strategy) || k == 0) {
     return NULL;
   }
-  return lb_kernel_choice(a, w, strategy);
+  return lb_kernel_choice(a, w, strategy, k);
 }

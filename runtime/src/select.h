@@ -10,9 +10,21 @@ int lb_strategy_choice_is_valid(lb_strategy_choice strategy);
 /* Whether `kernel` runs on this CPU and computes the valid operands a and w exactly. */
 int lb_kernel_accepts(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w);
 
-/* The kernel for valid operands and strategy, looked up in the table built once per process from
- * the registry and the per-CPU data; NULL if no kernel accepts the operands. */
+/* What this CPU's schedule database gives for a product: its kernel, which accepts the operands
+ * here, and the cache blocks (elements, or LB_TUNING_AUTO). */
+typedef struct lb_schedule {
+  const lb_gemm_kernel_info *kernel;
+  size_t kmax, kc, mc, nc;
+} lb_schedule;
+
+/* The schedule of valid operands and a dot product of k elements, or NULL when the database has
+ * no entry for them whose kernel runs here. */
+const lb_schedule *lb_schedule_for(lb_operand a, lb_operand w, size_t k);
+
+/* The kernel for valid operands, strategy and k: the schedule's when it has one of the strategy
+ * (any, for LB_AUTO), else the best the registry and the per-CPU data rank, looked up in the
+ * table built once per process; NULL if no kernel accepts the operands. */
 const lb_gemm_kernel_info *lb_kernel_choice(lb_operand a, lb_operand w,
-                                            lb_strategy_choice strategy);
+                                            lb_strategy_choice strategy, size_t k);
 
 #endif

@@ -1,9 +1,12 @@
 /* Per-CPU data of the target: lowbit-gen turns targets/<target>.tuning and .crossover into the
- * tables of lb_tuning.c (docs/design.md, "Per-CPU data"), which includes this header. */
+ * tables of lb_tuning.c (docs/design.md, "Per-CPU data") and the schedule databases
+ * targets/<target>.<cpu>.schedules into lb_schedules.c (section 32); both include this header. */
 #ifndef LOWBIT_TUNING_H
 #define LOWBIT_TUNING_H
 
 #include <stddef.h>
+
+#include "lowbit/lowbit.h"
 
 /* kc, mc or nc derived from the cache sizes (plan.c). */
 #define LB_TUNING_AUTO ((size_t)0)
@@ -33,11 +36,25 @@ typedef struct lb_crossover_row {
   unsigned pairs; /* LB_AUTO takes the isa's bit-serial kernels while abits * wbits <= pairs */
 } lb_crossover_row;
 
+/* An entry of a schedule database: on cpu, for operands a and w and K up to kmax (0: any K), the
+ * registered kernel of that name with these cache blocks (or LB_TUNING_AUTO). */
+typedef struct lb_schedule_row {
+  const char *cpu;
+  lb_operand a, w;
+  size_t kmax;
+  const char *kernel;
+  size_t kc, mc, nc;
+} lb_schedule_row;
+
 /* Complete rows: the generator fills what a row of the file leaves out from cpu=default. */
 extern const lb_tuning_row lb_tuning_rows[];
 extern const size_t lb_tuning_row_count;
 extern const lb_crossover_row lb_crossover_rows[];
 extern const size_t lb_crossover_row_count;
+
+/* The rows of one cpu and operand pair are adjacent, by increasing kmax with 0 (any K) last. */
+extern const lb_schedule_row lb_schedule_rows[];
+extern const size_t lb_schedule_row_count;
 
 /* The row of cpu, else the default one (the generator requires it). */
 const lb_tuning_row *lb_tuning_row_for(const char *cpu);

@@ -206,6 +206,8 @@ int main(int argc, char **argv) {
   copy_files("spec", "tests/generator/fixtures", ".spec");
   copy_files("target", "targets", ".target");
   tuning_seeds();
+  copy_files("schedules", "targets", ".schedules");
+  copy_files("schedules", "tests/generator/fixtures/schedules", ".schedules");
   copy_files("config", "runtime/train/configs", ".cfg");
   idx_seeds();
   checkpoint_seed("empty", 0);

@@ -21,8 +21,9 @@
  *
  * Layouts and source elements are those of lowbit/operators.h: dY [batch][out_h][out_w][out_c],
  * X [batch][in_h][in_w][in_c], W [out_c][kernel_h][kernel_w][in_c / groups]; dX and dW have the
- * layouts of X and W. The products run on the generated GEMM kernels (lb_gemm_select(dy, w) and
- * lb_gemm_select(dy, x) with the descriptor's strategy), whose transposed packs read dY^T, X^T and
+ * layouts of X and W. The products run on the generated GEMM kernels (lb_gemm_select(dy, w, ...)
+ * over K = out_c / groups and lb_gemm_select(dy, x, ...) over K = batch * out_h * out_w, with the
+ * descriptor's strategy), whose transposed packs read dY^T, X^T and
  * W^T from their row-major sources (no transposed copy); W^T is packed at create and set_weights.
  * Results do not depend on the thread count. Runs of one operator may proceed at once on several
  * threads on distinct outputs; set_weights not during a run.

@@ -69,8 +69,11 @@ const lb_gemm_kernel_info *lb_gemm_kernel_by_name(const char *name);
 /* Whether `kernel` can run on this CPU and compute these operands exactly (K is not limited). */
 int lb_gemm_kernel_supports(const lb_gemm_kernel_info *kernel, lb_operand a, lb_operand w);
 
-/* The kernel lb_gemm would use, or NULL. */
-const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy);
+/* The kernel lb_gemm would use for a dot product of k elements, or NULL: the schedule database's
+ * choice for this CPU, the operands and k when it has one (docs/design.md, section 32), else the
+ * ranking of the per-CPU data. */
+const lb_gemm_kernel_info *lb_gemm_select(lb_operand a, lb_operand w, lb_strategy_choice strategy,
+                                          size_t k);
 
 /* CPU as detected at run time, e.g. "x86-64 avx2 (znver3)", "aarch64 neon (cortex-a53)".
  * Read once per process from the environment:

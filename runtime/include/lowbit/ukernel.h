@@ -141,6 +141,7 @@ typedef struct lb_gemm_kernel_info {
   int aenc, wenc;          /* 'u', 's', 'b', or 0 for any */
   unsigned mr, nr;         /* register tile */
   unsigned kblock;         /* K elements (bits for bit-serial) per packed block */
+  unsigned kunroll;        /* K blocks per step of the inner loop */
   int a_format, w_format;  /* enum lb_code_format */
   int64_t max_abs_product; /* largest |xa * xw| the kernel sums exactly */
   lb_gemm_ukernel_fn ukernel;
