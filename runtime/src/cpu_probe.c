@@ -9,6 +9,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #ifdef LOWBIT_HAVE_CPUINFO
+#include <cpuid.h>
 #include <cpuinfo.h>
 
 static const char *lb_x86_uarch_name(enum cpuinfo_uarch uarch) {
@@ -42,6 +43,15 @@ static const char *lb_x86_model_name(uint32_t cpuid) {
     if (models[i].family == family && models[i].model == model) {
       return models[i].name;
     }
+  }
+  /* A model not listed (a hypervisor may report one of its own) with AMX tiles and AVX512-FP16
+   * (CPUID leaf 7, EDX bits 24 and 23): the first core with both, Sapphire Rapids, whose core
+   * Emerald Rapids keeps. */
+  unsigned eax, ebx, ecx, edx;
+  const unsigned amx_fp16 = 1u << 24 | 1u << 23;
+  if (family == 6 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+      (edx & amx_fp16) == amx_fp16) {
+    return "sapphirerapids";
   }
   return NULL;
 }
