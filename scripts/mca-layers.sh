@@ -6,19 +6,25 @@
 # there are no memory stalls, and the Pi 3's 1.2 GHz turns cycles into milliseconds. To keep the
 # traces short, each run computes the layer's first ROWS output rows (the rows do the same work),
 # and the table scales them to the layer.
-# Usage: scripts/mca-layers.sh CROSS_BUILD [ROWS] [CPU]
+# Usage: scripts/mca-layers.sh CROSS_BUILD [ROWS] [CPU] [DATA_CPU]
 #   CROSS_BUILD  an aarch64 build folder with runtime/liblowbit.a (the host build's
 #                build/host/cross/aarch64-neon, or the rpi-aarch64 preset's build/rpi-aarch64)
+#   CPU          llvm-mca's model and clang's -mcpu (default cortex-a53)
+#   DATA_CPU     the cpu whose per-CPU data and schedule database the runtime follows
+#                (LOWBIT_CPU; default CPU, the tuned choice; `default` for the untuned one)
 set -euo pipefail
-build="${1:?usage: scripts/mca-layers.sh CROSS_BUILD [ROWS] [CPU]}"
+build="${1:?usage: scripts/mca-layers.sh CROSS_BUILD [ROWS] [CPU] [DATA_CPU]}"
 rows="${2:-1}"
 cpu="${3:-cortex-a53}"
+# QEMU user mode does not show the guest's MIDR: the runtime is told which cpu it is on.
+export LOWBIT_CPU="${4:-$cpu}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 lib="$build/runtime/liblowbit.a"
 [ -f "$lib" ] || { echo "mca-layers: no $lib (build the aarch64 target first)" >&2; exit 2; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-clang --target=aarch64-linux-gnu -mcpu="$cpu" -O2 -std=c11 -Wall -Wextra -Werror -static \
+clang --target=aarch64-linux-gnu -mcpu="$cpu" -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+  -static \
   -I"$root/runtime/include" "$root/generator/tune/harness.c" "$lib" -lm -lpthread -o "$work/layer"
 
 # name, then lb_operand bits and encoding of A and of W (bench/resnet_bench.cc's configurations)
@@ -43,4 +49,4 @@ for layer in C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12; do
   echo "$line"
 done
 echo
-echo "llvm-mca $(llvm-mca --version | awk '/LLVM version/ { for (i = 1; i < NF; i++) if ($i == "version") print $(i + 1) }') -mcpu=$cpu over the executed instructions of lb_conv2d_run (weights prepacked, activation packing included), first $rows output row(s) scaled to the layer; ms at 1.2 GHz; speedup against int16 (9-bit A x 8-bit W on the 16-bit kernel). A model: all loads hit L1."
+echo "llvm-mca $(llvm-mca --version | awk '/LLVM version/ { for (i = 1; i < NF; i++) if ($i == "version") print $(i + 1) }') -mcpu=$cpu over the executed instructions of lb_conv2d_run (weights prepacked, activation packing included), first $rows output row(s) scaled to the layer; ms at 1.2 GHz; speedup against int16 (9-bit A x 8-bit W on the 16-bit kernel); kernels and blocks as LB_AUTO picks them with the data of LOWBIT_CPU=$LOWBIT_CPU. A model: all loads hit L1."

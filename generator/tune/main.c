@@ -113,8 +113,8 @@ static int spec_tile(const char *root, const tune_family *f, unsigned *mr, unsig
       format = strncmp(w, "format=", 7) == 0 ? w + 7 : format;
       tile = strncmp(w, "tile=", 5) == 0 ? w + 5 : tile;
     }
-    if (strategy && isa && tile && strcmp(strategy, f->strategy) == 0 &&
-        strcmp(isa, f->isa) == 0 && (!f->format || (format && strcmp(format, f->format) == 0)) &&
+    if (strategy && isa && tile && strcmp(strategy, f->strategy) == 0 && strcmp(isa, f->isa) == 0 &&
+        (!f->format || (format && strcmp(format, f->format) == 0)) &&
         sscanf(tile, "%ux%u", mr, nr) == 2) {
       return 1;
     }
@@ -126,8 +126,8 @@ static int spec_tile(const char *root, const tune_family *f, unsigned *mr, unsig
  * else the valid tile of most outputs; K unroll 1, blocks auto. 0 when no tile is valid. */
 static int family_seed(const tune_context *ctx, size_t family, tune_schedule *seed) {
   unsigned spec_mr = 0, spec_nr = 0;
-  const int have_spec = spec_tile(ctx->source_root, &ctx->space->families[family], &spec_mr,
-                                  &spec_nr);
+  const int have_spec =
+      spec_tile(ctx->source_root, &ctx->space->families[family], &spec_mr, &spec_nr);
   int found = 0;
   unsigned best = 0;
   for (size_t m = 0; m < tune_parameter_count(TUNE_MR); m++) {
@@ -191,15 +191,15 @@ static const scored *best_of(const search *sr) {
 static void progress(const search *sr) {
   const scored *best = best_of(sr);
   const double elapsed = difftime(time(NULL), sr->started);
-  const double left = sr->scored_here
-                          ? elapsed / (double)sr->scored_here * (double)(sr->budget - sr->scored_count)
-                          : 0;
+  const double left =
+      sr->scored_here ? elapsed / (double)sr->scored_here * (double)(sr->budget - sr->scored_count)
+                      : 0;
   char *best_text = best ? lb_gen_format("best %.4g %s %s", best->score, sr->unit, best->text)
                          : lb_gen_strdup("none taken yet");
   fprintf(stderr, "lowbit-tune: %s: %zu/%zu scored (%.2f%% of %zu), %s, ~%.0fs left\n",
           sr->pair_key, sr->scored_count, sr->budget,
-          100.0 * (double)sr->scored_count / (double)sr->space_points, sr->space_points,
-          best_text, left);
+          100.0 * (double)sr->scored_count / (double)sr->space_points, sr->space_points, best_text,
+          left);
 }
 
 typedef struct build_item {
@@ -272,8 +272,8 @@ static void evaluate(search *sr, tune_schedule *batch, size_t count) {
     if (duplicate) {
       continue;
     }
-    scores[score_count] = (score_item){ctx, batch[i],
-                                       lb_gen_format("%s/score-%zu", ctx->work, score_count)};
+    scores[score_count] =
+        (score_item){ctx, batch[i], lb_gen_format("%s/score-%zu", ctx->work, score_count)};
     score_count++;
     const char *dir = tune_kernel_dir(ctx, &batch[i]);
     int have = 0;
@@ -420,16 +420,31 @@ static const char *llvm_mca_version(void) {
   return version;
 }
 
+/* The value of the first "key<blanks>: value" line of /proc/cpuinfo's text, or NULL. */
+static char *cpuinfo_value(const char *text, const char *key) {
+  const size_t length = strlen(key);
+  for (const char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    const char *colon = strchr(line, ':');
+    if (colon && strncmp(line, key, length) == 0 &&
+        line + length + strspn(line + length, " \t") == colon) {
+      const char *value = colon + 1 + strspn(colon + 1, " \t");
+      return lb_gen_strndup(value, strcspn(value, "\n"));
+    }
+  }
+  return NULL;
+}
+
+/* The host as /proc/cpuinfo names it, with its CPUID family and model (a hypervisor may give
+ * only a generic name) and the micro-architecture the runtime's probe takes it for. */
 static const char *host_cpu_model(void) {
   size_t length;
   char *text = lb_gen_read_file("/proc/cpuinfo", &length);
-  char *at = text ? strstr(text, "model name") : NULL;
-  if (!at || !strchr(at, ':')) {
-    return "an unnamed x86 CPU";
-  }
-  at = strchr(at, ':') + 1;
-  at += strspn(at, " \t");
-  return lb_gen_strndup(at, strcspn(at, "\n"));
+  char *name = text ? cpuinfo_value(text, "model name") : NULL;
+  char *family = text ? cpuinfo_value(text, "cpu family") : NULL;
+  char *model = text ? cpuinfo_value(text, "model") : NULL;
+  return lb_gen_format("%s (family %s, model %s; the probe's %s)",
+                       name ? name : "an unnamed x86 CPU", family ? family : "?",
+                       model ? model : "?", lb_cpu_uarch());
 }
 
 static int target_has(const lb_gen_target *t, const char *cpu) {
@@ -533,8 +548,8 @@ int main(int argc, char **argv) {
     cpu = arm ? target->cpus.items[0] : lb_cpu_uarch();
   }
   if (!target_has(target, cpu)) {
-    fail(2, lb_gen_format("%s is not a cpu of %s (its cpus: see %s)", cpu, target_name,
-                          target_path));
+    fail(2,
+         lb_gen_format("%s is not a cpu of %s (its cpus: see %s)", cpu, target_name, target_path));
   }
   tune_scorer scorer = arm ? TUNE_SCORE_MCA : TUNE_SCORE_TIME;
   if (score_text) {
@@ -548,8 +563,8 @@ int main(int argc, char **argv) {
             "schedules are timed");
   }
   if (scorer == TUNE_SCORE_TIME && arm && !sshlogin) {
-    fail(2, lb_gen_format("timing %s needs a board (--sshlogin): QEMU gives no timing",
-                          target_name));
+    fail(2,
+         lb_gen_format("timing %s needs a board (--sshlogin): QEMU gives no timing", target_name));
   }
   /* llvm-mca has no Cortex-A53 model for 32-bit ARM: armv7 candidates are scored as the same
    * schedules built for aarch64, and the database says so. */
@@ -585,12 +600,13 @@ int main(int argc, char **argv) {
   if (shape_words.count == 0 || pair_words.count == 0) {
     fail(2, "--shape and --pairs need at least one item");
   }
-  tune_operand (*pairs)[2] = lb_gen_alloc(pair_words.count * sizeof *pairs);
+  tune_operand(*pairs)[2] = lb_gen_alloc(pair_words.count * sizeof *pairs);
   for (size_t p = 0; p < pair_words.count; p++) {
     const char *colon = strchr(pair_words.items[p], ':');
-    if (!colon || !tune_parse_operand(lb_gen_strndup(pair_words.items[p],
-                                                     (size_t)(colon - pair_words.items[p])),
-                                      &pairs[p][0]) ||
+    if (!colon ||
+        !tune_parse_operand(
+            lb_gen_strndup(pair_words.items[p], (size_t)(colon - pair_words.items[p])),
+            &pairs[p][0]) ||
         !tune_parse_operand(colon + 1, &pairs[p][1])) {
       fail(2, lb_gen_format("--pairs: '%s' is not A:W such as 2u:1b", pair_words.items[p]));
     }
@@ -654,8 +670,9 @@ int main(int argc, char **argv) {
                                                  : "");
 
   lb_gen_buf inputs = {0};
-  lb_gen_buf_printf(&inputs, "target=%s cpu=%s score=%s shapes=%s kmax=%s isa=%s repeats=%u "
-                             "rows=%u",
+  lb_gen_buf_printf(&inputs,
+                    "target=%s cpu=%s score=%s shapes=%s kmax=%s isa=%s repeats=%u "
+                    "rows=%u",
                     build_target->name, cpu, scorer == TUNE_SCORE_TIME ? "time" : "mca",
                     shapes_text, kmax_text, isa_text ? isa_text : "simd", repeats, rows);
   char *journal_path = lb_gen_format("%s/journal", work_root);
@@ -687,7 +704,8 @@ int main(int argc, char **argv) {
     space.families = lb_gen_alloc(target->isas.count * 5 * sizeof *space.families);
     for (size_t i = 0; i < build_target->isas.count; i++) {
       const char *isa = build_target->isas.items[i];
-      if (strcmp(isa, "generic") == 0 || (isa_words.count && !lb_gen_strings_contains(&isa_words, isa)) ||
+      if (strcmp(isa, "generic") == 0 ||
+          (isa_words.count && !lb_gen_strings_contains(&isa_words, isa)) ||
           (build_target != target && !lb_gen_strings_contains(&target->isas, isa))) {
         continue;
       }
@@ -707,8 +725,12 @@ int main(int argc, char **argv) {
     char *pair_dir = lb_gen_format("%s/%u%c-%u%c", work_root, space.a.bits, space.a.encoding,
                                    space.w.bits, space.w.encoding);
     mkdir(pair_dir, 0755);
-    tune_context ctx = {target, build_target, cpu, scorer, root, LB_TUNE_GEN, LB_TUNE_CC, core,
-                        LB_TUNE_HOST_LIBS, pair_dir, sshlogin, repeats, rows, &space, NULL, 0};
+    tune_context ctx = {target,     build_target, cpu,
+                        scorer,     root,         LB_TUNE_GEN,
+                        LB_TUNE_CC, core,         LB_TUNE_HOST_LIBS,
+                        pair_dir,   sshlogin,     repeats,
+                        rows,       &space,       NULL,
+                        0};
     tune_check_kernels(&ctx, &space, jobs);
     if (build_target != target) {
       /* A schedule of the database must exist on the target itself (armv7 has 16 NEON
@@ -746,8 +768,17 @@ int main(int argc, char **argv) {
       }
       ctx.shapes = class_shapes, ctx.shape_count = n;
       char *kmax = c == last_class ? lb_gen_strdup("any") : lb_gen_format("%lu", bounds[c]);
-      search sr = {&ctx, &journal, lb_gen_format("%s kmax=%s", pair_words.items[p], kmax), jobs,
-                   budget < points ? budget : points, points, NULL, 0, 0, time(NULL), 0,
+      search sr = {&ctx,
+                   &journal,
+                   lb_gen_format("%s kmax=%s", pair_words.items[p], kmax),
+                   jobs,
+                   budget < points ? budget : points,
+                   points,
+                   NULL,
+                   0,
+                   0,
+                   time(NULL),
+                   0,
                    scorer == TUNE_SCORE_TIME ? "ns" : "cycles"};
       const int exhaustive = points <= budget;
       if (replay_path) {
@@ -790,21 +821,21 @@ int main(int argc, char **argv) {
       lb_gen_buf_printf(&line, "cpu=%s a=%u%c w=%u%c kmax=%s %s score=%.0f unit=%s", cpu,
                         space.a.bits, space.a.encoding, space.w.bits, space.w.encoding, kmax,
                         best->text, best->score, sr.unit);
-      lb_gen_buf_printf(&comment,
-                        "# %s: %s; the best of %zu schedules scored (%.2f%% of %zu, %s)\n",
-                        sr.pair_key, names.data, sr.scored_count,
-                        100.0 * (double)sr.scored_count / (double)points, points,
-                        exhaustive ? "exhaustive" : "greedy best-first");
+      lb_gen_buf_printf(
+          &comment, "# %s: %s; the best of %zu schedules scored (%.2f%% of %zu, %s)\n", sr.pair_key,
+          names.data, sr.scored_count, 100.0 * (double)sr.scored_count / (double)points, points,
+          exhaustive ? "exhaustive" : "greedy best-first");
       entries[entry_count++] =
-          (tune_entry){lb_gen_format("a=%u%c w=%u%c", space.a.bits, space.a.encoding,
-                                     space.w.bits, space.w.encoding),
+          (tune_entry){lb_gen_format("a=%u%c w=%u%c", space.a.bits, space.a.encoding, space.w.bits,
+                                     space.w.encoding),
                        comment.data, line.data};
       fprintf(stderr, "lowbit-tune: %s: %s\n", sr.pair_key, best->text);
     }
   }
   if (tune_interrupted) {
-    fprintf(stderr, "lowbit-tune: interrupted; %s keeps what was scored: rerun the same command "
-                    "to resume\n",
+    fprintf(stderr,
+            "lowbit-tune: interrupted; %s keeps what was scored: rerun the same command "
+            "to resume\n",
             journal_path);
     return 1;
   }
