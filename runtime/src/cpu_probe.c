@@ -120,11 +120,12 @@ static const struct {
     {0xd0c, "neoverse-n1"}, {0xd0d, "cortex-a77"}, {0xd41, "cortex-a78"},
 };
 
-/* The first core's MIDR fields from /proc/cpuinfo (big.LITTLE systems list several). */
-static void lb_arm_uarch(char *uarch, size_t size) {
+/* The first core's MIDR fields from /proc/cpuinfo (big.LITTLE systems list several); 0 when it
+ * has none. */
+static int lb_arm_uarch(char *uarch, size_t size) {
   FILE *cpuinfo = fopen("/proc/cpuinfo", "r");
   if (cpuinfo == NULL) {
-    return;
+    return 0;
   }
   unsigned implementer = 0, part = 0;
   int have_implementer = 0, have_part = 0;
@@ -138,17 +139,18 @@ static void lb_arm_uarch(char *uarch, size_t size) {
   }
   fclose(cpuinfo);
   if (!have_part) {
-    return;
+    return 0;
   }
   if (implementer == 0x41) {
     for (size_t i = 0; i < sizeof lb_arm_parts / sizeof lb_arm_parts[0]; i++) {
       if (lb_arm_parts[i].part == part) {
         snprintf(uarch, size, "%s", lb_arm_parts[i].name);
-        return;
+        return 1;
       }
     }
   }
   snprintf(uarch, size, "implementer 0x%02x part 0x%03x", implementer, part);
+  return 1;
 }
 
 /* The first line of one file of /sys/devices/system/cpu/cpu0/cache/index<index>/. */
@@ -211,8 +213,12 @@ void lb_cpu_probe(lb_cpu_probe_result *result) {
     result->isas[result->isa_count++] = "neon";
   }
 #endif
-  lb_arm_uarch(result->uarch, sizeof result->uarch);
-  lb_arm_caches(result);
+  /* Without a MIDR, /proc and /sys describe another machine (QEMU user mode shows the host's):
+   * the cache sizes then come from the tuning row of the cpu the runtime takes, as the whole-call
+   * models and lowbit-tune assume. */
+  if (lb_arm_uarch(result->uarch, sizeof result->uarch)) {
+    lb_arm_caches(result);
+  }
 }
 
 #else
