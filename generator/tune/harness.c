@@ -139,9 +139,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "harness: lb_conv2d_run: %s\n", lb_status_string(s));
     return 1;
   }
-  printf("macs %zu in_bytes %zu out_rows %zu\n",
-         out_rows * lb_conv2d_out_w(&d) * d.out_c * (size_t)l.kernel * l.kernel * l.in_c,
-         in_count * (d.a.bits <= 8 ? 1 : 2), out_rows);
+  const size_t k = (size_t)l.kernel * l.kernel * l.in_c,
+               out_count = out_rows * lb_conv2d_out_w(&d) * d.out_c;
+  printf("macs %zu in_bytes %zu out_rows %zu\n", out_count * k, in_count * (d.a.bits <= 8 ? 1 : 2),
+         out_rows);
+  /* What a call reads and writes at the least: the input and weight codes and the sums. */
+  printf("bytes %zu kernel %s\n",
+         in_count * (d.a.bits <= 8 ? 1 : 2) + w_count * (d.w.bits <= 8 ? 1 : 2) +
+             out_count * (lb_gemm_output_type(d.a, d.w, k) == LB_OUT_INT64 ? 8 : 4),
+         lb_conv2d_kernel(op)->name);
   if (repeats > 0) {
     /* times[0] is the warm-up. */
     qsort(times + 1, repeats, sizeof *times, compare_doubles);
