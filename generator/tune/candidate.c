@@ -312,7 +312,7 @@ int tune_score(const tune_context *ctx, const tune_schedule *s, double *score) {
     char *output = NULL;
     const int status = tune_run(argv_of(&argv), env, log, &output);
     if (status != 0) {
-      return 1;
+      return ctx->scorer == TUNE_SCORE_MCA && status == 3 ? 3 : 1;
     }
     if (ctx->scorer == TUNE_SCORE_MCA) {
       const double cycles = find_number(output, "all", 3);

@@ -46,8 +46,9 @@ char *tune_kernel_dir(const tune_context *ctx, const tune_schedule *s);
  * log is in the kernel's folder. */
 int tune_build_kernel(const tune_context *ctx, const tune_schedule *s);
 /* Scores a schedule whose kernel is built: the sum over the shapes of the median time in ns, or
- * of the modelled cycles scaled to the whole layer. Returns 0 with *score, 3 when the runtime
- * refuses the kernel for the operands, 1 on another failure. */
+ * of the modelled cycles scaled to the whole layer. Returns 0 with *score, 3 when llvm-mca cannot
+ * model a run (scripts/mca-trace.sh's status 3: an executed address its disassembly does not
+ * hold, or an instruction llvm-mca rejects), 1 on another failure. */
 int tune_score(const tune_context *ctx, const tune_schedule *s, double *score);
 
 /* Checks lowbit-gen's verdict on every kernel of the space (in parallel) into space->valid. */

@@ -323,6 +323,13 @@ static void evaluate(search *sr, tune_schedule *batch, size_t count) {
   }
   for (size_t i = 0; i < runnable; i++) {
     const char *text = tune_schedule_text(ctx->space, &scores[i].schedule);
+    if (score_statuses[i] == 3) {
+      /* A tool's limit, not the schedule's: left out like a refused kernel, and said so. */
+      fprintf(stderr, "lowbit-tune: llvm-mca cannot model %s (see %s/log): left out\n", text,
+              tune_kernel_dir(ctx, &scores[i].schedule));
+      record(sr, &scores[i].schedule, text, 1, 0);
+      continue;
+    }
     if (score_statuses[i] != 0) {
       fail(1, lb_gen_format("scoring %s failed: see %s/log", text,
                             tune_kernel_dir(ctx, &scores[i].schedule)));
