@@ -33,6 +33,7 @@ printf '| layer | %s | KiB moved (int16, A1W1) |\n' \
   "$(printf '%s | ' "${configs[@]%% *}" | sed 's/ | $//')"
 printf '|---|%s---|\n' "$(printf -- '---|%.0s' "${configs[@]}")"
 kernels=""
+declare -A speedups
 for layer in C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12; do
   line="| $layer |"
   base=""
@@ -50,6 +51,7 @@ for layer in C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12; do
     total=$(awk -v c="$cycles" -v r="$rows" -v f="$full" 'BEGIN { printf "%.0f", c / r * f }')
     [ -n "$base" ] || base="$total"
     line+=$(awk -v t="$total" -v b="$base" 'BEGIN { printf " %.2f Mcyc, %.2f ms, %.2fx |", t / 1e6, t / 1.2e6, b / t }')
+    speedups[$name]+="$(awk -v t="$total" -v b="$base" 'BEGIN { printf "%.4f", b / t }') "
     case "$name" in
       int16|A1W1u) moved+="${moved:+, }$(awk '$1 == "bytes" { printf "%.0f", $2 / 1024 }' <<<"$whole")" ;;
     esac
@@ -58,6 +60,12 @@ for layer in C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12; do
   echo "$line $moved |"
   kernels+="$picked"$'\n'
 done
+line="| median |"
+for c in "${configs[@]}"; do
+  line+=$(tr ' ' '\n' <<<"${speedups[${c%% *}]}" | sed '/^$/d' | sort -g |
+    awk '{ v[NR] = $1 } END { printf " %.2fx |", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+done
+echo "$line |"
 echo
 echo "llvm-mca $(llvm-mca --version | awk '/LLVM version/ { for (i = 1; i < NF; i++) if ($i == "version") print $(i + 1) }') -mcpu=$cpu over the executed instructions of lb_conv2d_run (weights prepacked, activation packing included), first $rows output row(s) scaled to the layer; ms at 1.2 GHz; speedup against int16 (9-bit A x 8-bit W on the 16-bit kernel); kernels and blocks as LB_AUTO picks them with the data of LOWBIT_CPU=$LOWBIT_CPU. A model: all loads hit L1; KiB moved is what a call reads and writes at the least (input and weight codes, int32 or int64 sums)."
 echo
